@@ -1,0 +1,131 @@
+//! JSON payloads (encoding 0, seed 000), parsed with `serde-json-core` into fixed-capacity types.
+//!
+//! Vitals: `{"hr":72,"spo2":98,"rr":14,"nibp_sys":120,"nibp_dia":80,"nibp_map":93,"temp":37.0,"pr":72}`
+//! — `hr`, `spo2`, `rr` required (unsigned integers); the three `nibp_*` together or not at
+//! all; `temp` (°C, a number) and `pr` (pulse rate, integer) optional. Unknown keys are
+//! ignored (forward compatibility); duplicate keys, missing required keys, wrong types,
+//! negative or fractional integers and trailing non-whitespace are errors.
+//!
+//! Waveform: `{"ch":"ecg_ii","fs":250,"first":1200,"samples":[12,-40,...]}` — `ch` one of
+//! `ecg_ii`, `pleth`, `resp`; `fs` 1..=2000; `first` the index of the first sample; `samples`
+//! 1..=128 integers (i32).
+
+use serde::{Deserialize, Serialize};
+
+use super::PayloadError;
+use crate::payload::EncodeError;
+use crate::vitals::{Channel, Nibp, VitalsRecord, WaveformChunk, MAX_SAMPLES};
+
+#[derive(Serialize, Deserialize)]
+struct VitalsJson {
+    hr: u16,
+    spo2: u8,
+    rr: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nibp_sys: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nibp_dia: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nibp_map: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    temp: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pr: Option<u16>,
+}
+
+#[derive(Deserialize)]
+struct WaveformJson {
+    ch: Channel,
+    fs: u16,
+    first: u64,
+    samples: heapless::Vec<i32, MAX_SAMPLES>,
+}
+
+#[derive(Serialize)]
+struct WaveformJsonOut<'a> {
+    ch: Channel,
+    fs: u16,
+    first: u64,
+    samples: &'a [i32],
+}
+
+fn parse<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, PayloadError> {
+    let (value, used) = serde_json_core::from_slice::<T>(payload).map_err(PayloadError::Json)?;
+    let rest = payload.get(used..).unwrap_or(&[]);
+    if rest.iter().all(|b| b.is_ascii_whitespace()) {
+        Ok(value)
+    } else {
+        Err(PayloadError::TrailingData)
+    }
+}
+
+/// Parses a JSON vitals payload (ranges are checked by [`crate::payload::decode`]).
+///
+/// # Errors
+/// [`PayloadError::Json`], [`PayloadError::TrailingData`] or [`PayloadError::PartialNibp`].
+pub fn decode_vitals(payload: &[u8]) -> Result<VitalsRecord, PayloadError> {
+    let v: VitalsJson = parse(payload)?;
+    let nibp = match (v.nibp_sys, v.nibp_dia, v.nibp_map) {
+        (Some(systolic_mmhg), Some(diastolic_mmhg), Some(mean_mmhg)) => Some(Nibp {
+            systolic_mmhg,
+            diastolic_mmhg,
+            mean_mmhg,
+        }),
+        (None, None, None) => None,
+        _ => return Err(PayloadError::PartialNibp),
+    };
+    Ok(VitalsRecord {
+        hr_bpm: v.hr,
+        spo2_pct: v.spo2,
+        rr_rpm: v.rr,
+        nibp,
+        temp_c: v.temp,
+        pulse_rate_bpm: v.pr,
+    })
+}
+
+/// Parses a JSON waveform payload.
+///
+/// # Errors
+/// [`PayloadError::Json`] (including more than 128 samples) or [`PayloadError::TrailingData`].
+pub fn decode_waveform(payload: &[u8]) -> Result<WaveformChunk, PayloadError> {
+    let w: WaveformJson = parse(payload)?;
+    Ok(WaveformChunk {
+        channel: w.ch,
+        fs_hz: w.fs,
+        first: w.first,
+        samples: w.samples,
+    })
+}
+
+/// Writes a vitals record as JSON.
+///
+/// # Errors
+/// [`EncodeError::BufferFull`].
+pub fn encode_vitals(v: &VitalsRecord, out: &mut [u8]) -> Result<usize, EncodeError> {
+    let json = VitalsJson {
+        hr: v.hr_bpm,
+        spo2: v.spo2_pct,
+        rr: v.rr_rpm,
+        nibp_sys: v.nibp.map(|n| n.systolic_mmhg),
+        nibp_dia: v.nibp.map(|n| n.diastolic_mmhg),
+        nibp_map: v.nibp.map(|n| n.mean_mmhg),
+        temp: v.temp_c,
+        pr: v.pulse_rate_bpm,
+    };
+    serde_json_core::to_slice(&json, out).map_err(|_| EncodeError::BufferFull)
+}
+
+/// Writes a waveform chunk as JSON.
+///
+/// # Errors
+/// [`EncodeError::BufferFull`].
+pub fn encode_waveform(w: &WaveformChunk, out: &mut [u8]) -> Result<usize, EncodeError> {
+    let json = WaveformJsonOut {
+        ch: w.channel,
+        fs: w.fs_hz,
+        first: w.first,
+        samples: &w.samples,
+    };
+    serde_json_core::to_slice(&json, out).map_err(|_| EncodeError::BufferFull)
+}
