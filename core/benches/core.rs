@@ -1,1 +1,109 @@
-fn main() {}
+//! Micro-benchmarks of the hot path (recorded in docs/benchmarks.md).
+use std::hint::black_box;
+use std::sync::atomic::AtomicU32;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use vitalring_core::frame::{self, FrameMeta, SlotView};
+use vitalring_core::layout::{Encoding, FrameType, Geometry, HEADER_SIZE};
+use vitalring_core::payload::{self, Record};
+use vitalring_core::region::{Access, RegionRef, SharedHeader};
+use vitalring_core::slot::{LapPolicy, Reader, Start, Writer, WriterConfig};
+use vitalring_core::vitals::{Nibp, VitalsRecord};
+
+fn vitals() -> Record {
+    Record::Vitals(VitalsRecord {
+        hr_bpm: 72,
+        spo2_pct: 98,
+        rr_rpm: 14,
+        nibp: Some(Nibp {
+            systolic_mmhg: 120,
+            diastolic_mmhg: 80,
+            mean_mmhg: 93,
+        }),
+        temp_c: Some(37.1),
+        pulse_rate_bpm: Some(72),
+    })
+}
+
+fn benches(c: &mut Criterion) {
+    let slot = vec![0x5Au8; 4096];
+    let mut g = c.benchmark_group("crc");
+    g.throughput(Throughput::Bytes(4092));
+    g.bench_function("table_4092_bytes", |b| {
+        b.iter(|| vitalring_core::crc::checksum(black_box(&slot[..4092])))
+    });
+    g.bench_function("slot_crc_4096_json_vitals", |b| {
+        let meta = FrameMeta {
+            frame_type: FrameType::Vitals,
+            encoding: Encoding::Json,
+            timestamp_ns: 1,
+        };
+        let mut buf = [0u8; 256];
+        let n = payload::encode(&vitals(), Encoding::Json, &mut buf).unwrap();
+        let mut out = vec![0u8; 4096];
+        frame::encode_slot(0, meta, &buf[..n], &mut out).unwrap();
+        let (h, _) =
+            <vitalring_core::layout::SlotHeader as zerocopy::FromBytes>::read_from_prefix(&out)
+                .unwrap();
+        b.iter(|| frame::slot_crc(black_box(&h), black_box(&buf[..n]), 4096))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("frame");
+    let meta = FrameMeta {
+        frame_type: FrameType::Vitals,
+        encoding: Encoding::Json,
+        timestamp_ns: 1,
+    };
+    let mut buf = [0u8; 256];
+    let n = payload::encode(&vitals(), Encoding::Json, &mut buf).unwrap();
+    let mut slot = vec![0u8; 4096];
+    frame::encode_slot(7, meta, &buf[..n], &mut slot).unwrap();
+    g.bench_function("validate_decode_4096_json_vitals", |b| {
+        b.iter(|| {
+            let v = SlotView::new_checked(black_box(&slot), Some(7)).unwrap();
+            payload::decode(v.meta.frame_type, v.meta.encoding, v.payload).unwrap()
+        })
+    });
+    g.finish();
+
+    for frame_size in [256u32, 4096] {
+        let geometry = Geometry::new(frame_size, 64).unwrap();
+        let header = SharedHeader::zeroed();
+        let words: Vec<AtomicU32> = (0..(geometry.region_len() - HEADER_SIZE) / 4)
+            .map(|_| AtomicU32::new(0))
+            .collect();
+        let region = RegionRef::from_parts(&header, &words, Access::ReadWrite);
+        let config = WriterConfig {
+            geometry,
+            epoch: 1,
+            created_unix_ns: 0,
+            now_ms: 0,
+        };
+        let mut w = Writer::create(region, config).unwrap();
+        let cap = geometry.payload_capacity();
+        let mut r = Reader::attach(region, vec![0u8; cap], LapPolicy::Latest, Start::Next).unwrap();
+        let mut g = c.benchmark_group(format!("slot_{frame_size}"));
+        g.bench_function("encode_commit_json_vitals", |b| {
+            b.iter(|| {
+                w.publish_record(black_box(&vitals()), Encoding::Json, 1, 1)
+                    .unwrap()
+            })
+        });
+        let mut r2 =
+            Reader::attach(region, vec![0u8; cap], LapPolicy::Latest, Start::Next).unwrap();
+        g.bench_function("commit_then_poll_decode_json_vitals", |b| {
+            b.iter(|| {
+                w.publish(meta, &buf[..n], 1).unwrap();
+                black_box(r2.poll())
+            })
+        });
+        g.bench_function("empty_poll", |b| b.iter(|| black_box(r.poll())));
+        g.finish();
+        // Drain so the lapped reader does not dominate.
+        while !matches!(r.poll(), vitalring_core::slot::Poll::Empty) {}
+    }
+}
+
+criterion_group!(core_benches, benches);
+criterion_main!(core_benches);

@@ -57,10 +57,24 @@ const X2N: [u32; 32] = {
     table
 };
 
-/// `x^(8 n) mod P`: the operator that shifts a CRC register over `n` zero bytes.
-fn zeros_operator(n: usize) -> u32 {
+/// `x^(8 n) mod P` for `n` in `0..256`, and for `n = 256 m` and `n = 65536 m`, `m` in `0..256`.
+const fn zeros_table(step_bytes: u64) -> [u32; 256] {
+    let mut table = [0u32; 256];
+    let mut k = 0;
+    while k < 256 {
+        table[k] = zeros_operator_slow(step_bytes * k as u64);
+        k += 1;
+    }
+    table
+}
+static ZEROS_LO: [u32; 256] = zeros_table(1);
+static ZEROS_MID: [u32; 256] = zeros_table(1 << 8);
+static ZEROS_HI: [u32; 256] = zeros_table(1 << 16);
+
+/// `x^(8 n) mod P` by repeated squaring (used to build the tables and for huge `n`).
+const fn zeros_operator_slow(n: u64) -> u32 {
     let mut p: u32 = 1 << 31; // x^0
-    let mut n = n as u64;
+    let mut n = n;
     let mut k = 3; // 2^3 = 8 bits per byte
     while n != 0 {
         if n & 1 != 0 {
@@ -70,6 +84,25 @@ fn zeros_operator(n: usize) -> u32 {
         k += 1;
     }
     p
+}
+
+/// `x^(8 n) mod P`: the operator that shifts a CRC register over `n` zero bytes.
+fn zeros_operator(n: usize) -> u32 {
+    if n < 1 << 24 {
+        let lo = ZEROS_LO[n & 0xFF];
+        let mid = ZEROS_MID[(n >> 8) & 0xFF];
+        let hi = ZEROS_HI[(n >> 16) & 0xFF];
+        let mut p = lo;
+        if n >> 8 & 0xFF != 0 {
+            p = mul_mod_p(mid, p);
+        }
+        if n >> 16 != 0 {
+            p = mul_mod_p(hi, p);
+        }
+        p
+    } else {
+        zeros_operator_slow(n as u64)
+    }
 }
 
 /// Below this many bytes, feeding zeros through the table is cheaper than the algebra.
@@ -93,7 +126,9 @@ pub fn extend_zeros(crc: u32, n: usize) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::vec;
 
     #[test]
     fn check_value() {
@@ -104,9 +139,11 @@ mod tests {
     #[test]
     fn extend_zeros_matches_feeding_zeros() {
         let data = b"vitalring slot header and payload";
-        let mut buf = [0u8; 5000];
+        let mut buf = vec![0u8; 301_000];
         buf[..data.len()].copy_from_slice(data);
-        for n in [0usize, 1, 7, 63, 64, 65, 100, 1000, 4064, 4967] {
+        for n in [
+            0usize, 1, 7, 63, 64, 65, 100, 256, 1000, 4064, 4967, 65536, 70_000, 300_000,
+        ] {
             let direct = crc32fast::hash(&buf[..data.len() + n]);
             assert_eq!(extend_zeros(checksum(data), n), direct, "n = {n}");
         }

@@ -236,7 +236,7 @@ impl SlotView {
         let raw = RawSlot {
             header,
             payload,
-            tail_is_zero: tail.iter().all(|b| *b == 0),
+            tail_is_zero: tail.iter().fold(0u8, |acc, b| acc | b) == 0,
             crc32: word(f - 8),
             padding: word(f - 4),
         };

@@ -41,6 +41,9 @@ pub mod vitals;
 pub mod watchdog;
 mod writer;
 
+#[cfg(test)]
+mod tests;
+
 pub use layout::{Encoding, FrameType, Geometry};
 pub use payload::Record;
 pub use reader::AttachError;

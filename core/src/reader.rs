@@ -131,6 +131,10 @@ pub struct Delivery {
 
 /// The outcome of one [`Reader::poll`].
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no_std and no alloc: records are fixed-capacity values moved by copy, never boxed"
+)]
 pub enum Poll {
     /// Nothing new.
     Empty,
@@ -342,6 +346,10 @@ impl<R: Region, S: AsMut<[u8]>> Reader<R, S> {
 
     /// Like [`Reader::poll`] but without decoding: a valid frame is delivered as raw payload
     /// bytes (for bridges and recorders that forward payloads).
+    #[allow(
+        clippy::result_large_err,
+        reason = "the error is the same fixed-size Poll that poll returns"
+    )]
     pub fn poll_raw(&mut self) -> Result<Option<FrameView<'_>>, Poll> {
         match self.step() {
             Step::Empty => Ok(None),

@@ -115,6 +115,10 @@ impl SensorError {
 
 /// An event from a data source.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no_std and no alloc: records are fixed-capacity values moved by copy, never boxed"
+)]
 pub enum SensorEvent {
     /// A vitals frame (seed 000's `vitalsReceived`).
     Vitals {

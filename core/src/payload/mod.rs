@@ -22,6 +22,10 @@ pub const MAX_ENCODED_LEN: usize = 1700;
 /// A decoded payload.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no_std and no alloc: records are fixed-capacity values moved by copy, never boxed"
+)]
 pub enum Record {
     /// Vital-sign numerics.
     Vitals(VitalsRecord),
