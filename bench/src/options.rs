@@ -45,7 +45,7 @@ impl Transport {
 
 impl fmt::Display for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -76,7 +76,7 @@ pub enum PollMode {
 
 impl fmt::Display for PollMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             PollMode::Busy => "busy",
             PollMode::Backoff => "backoff",
         })
@@ -97,7 +97,7 @@ pub enum TestKind {
 
 impl fmt::Display for TestKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             TestKind::Latency => "latency",
             TestKind::Throughput => "throughput",
             TestKind::Cpu => "cpu",
@@ -474,8 +474,14 @@ mod tests {
         assert!(o.quick);
         assert_eq!(o.sizes, vec![64, 256]);
         assert_eq!(o.transports, vec![Transport::Uds, Transport::Vitalring]);
-        assert_eq!(o.scenarios, vec![Scenario::LatencyBusy, Scenario::ClinicalCpu]);
-        assert_eq!(o.json_out.as_deref(), Some(std::path::Path::new("/tmp/x.json")));
+        assert_eq!(
+            o.scenarios,
+            vec![Scenario::LatencyBusy, Scenario::ClinicalCpu]
+        );
+        assert_eq!(
+            o.json_out.as_deref(),
+            Some(std::path::Path::new("/tmp/x.json"))
+        );
     }
 
     #[test]

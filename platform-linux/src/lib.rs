@@ -1,1 +1,50 @@
-//! placeholder
+//! # vitalring-linux
+//!
+//! The Linux platform of vitalring: a sealed `memfd` ring, the control-socket handshake that
+//! passes it to readers with `SCM_RIGHTS`, the producer, and
+//! [`SharedMemorySensorDataSource`].
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`wire`] | the handshake messages `Hello` / `ControlMessage`, pure parsers |
+//! | [`ring`] | memfd creation, seals, `fstat` facts |
+//! | [`map`] | read-write (producer) and read-only (reader) mappings as core regions (`unsafe`) |
+//! | [`fdpass`] | `recvmsg` with `SCM_RIGHTS` that never leaks a descriptor (`unsafe`) |
+//! | [`paths`], [`token`] | default socket paths, the private directory, token files |
+//! | [`server`] | the control server (peer credentials, token, timeouts) |
+//! | [`client`] | the reader side of the handshake and every check before `mmap` |
+//! | [`producer`] | [`SharedMemoryProducer`]: ring + writer + server |
+//! | [`source`] | [`SharedMemorySensorDataSource`]: handshake, polling thread, watchdog, reattach |
+//! | [`clock`] | wall clock (heartbeat values) and monotonic clock (reader timing) |
+//!
+//! Invariants:
+//! - a reader maps a ring only `PROT_READ`, and only after checking that the memfd carries
+//!   `F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL` and is exactly the
+//!   announced size — so it can neither write the ring nor be made to fault by truncation;
+//! - mapped bytes are only touched through the core's atomics (no `&[u8]` of shared memory);
+//! - every descriptor received is owned at once and closed on every failure path;
+//! - nothing on a reader's per-frame path allocates.
+//!
+//! See `docs/handshake.md` and `docs/security.md`.
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod clock;
+pub mod fdpass;
+pub mod map;
+pub mod paths;
+pub mod producer;
+pub mod ring;
+pub mod server;
+pub mod source;
+pub mod token;
+pub mod wire;
+
+pub use client::{connect, connect_with, Attached, ConnectOptions, HandshakeError, ReceivedRing};
+pub use map::{RoMapping, RwMapping};
+pub use producer::{Producer, ProducerConfig, ProducerError, SharedMemoryProducer};
+pub use server::{ControlServer, ListenError, ServeError, ServeEvent, ServerConfig};
+pub use source::{Polling, SharedMemorySensorDataSource, SourceConfig, SourceError, SourceStats};
+pub use token::{Token, TokenError};
+pub use wire::{ControlMessage, Hello, Status, WireError};

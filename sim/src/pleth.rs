@@ -57,12 +57,20 @@ mod tests {
     #[test]
     fn has_systolic_peak_and_dicrotic_notch() {
         let xs: Vec<f64> = (0..250).map(|i| pulse(i as f64 * 0.004, 1.0)).collect();
-        let (ipk, pk) = xs.iter().cloned().enumerate().fold((0, 0.0), |a, (i, v)| if v > a.1 { (i, v) } else { a });
+        let (ipk, pk) =
+            xs.iter()
+                .cloned()
+                .enumerate()
+                .fold((0, 0.0), |a, (i, v)| if v > a.1 { (i, v) } else { a });
         assert!((0.13..0.16).contains(&(ipk as f64 * 0.004)));
         assert!((pk - 1.0).abs() < 0.02);
         // A local minimum (notch) followed by a local maximum (diastolic wave).
-        let notch = (ipk + 1..200).find(|&i| xs[i] < xs[i - 1] && xs[i] <= xs[i + 1]).unwrap();
-        let dia = (notch + 1..240).find(|&i| xs[i] > xs[i - 1] && xs[i] >= xs[i + 1]).unwrap();
+        let notch = (ipk + 1..200)
+            .find(|&i| xs[i] < xs[i - 1] && xs[i] <= xs[i + 1])
+            .unwrap();
+        let dia = (notch + 1..240)
+            .find(|&i| xs[i] > xs[i - 1] && xs[i] >= xs[i + 1])
+            .unwrap();
         assert!(xs[dia] > xs[notch] + 0.05);
         assert!(xs[dia] < pk);
     }

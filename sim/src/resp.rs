@@ -57,7 +57,11 @@ fn shape(phi: f64) -> f64 {
 impl Resp {
     pub(crate) fn new(seed: u64, tg0: &Targets) -> Self {
         let mut rng = Rng::new(seed, stream::RESP);
-        let rate = if tg0.rr_rpm > 0.0 { tg0.rr_rpm } else { DEFAULT_RATE };
+        let rate = if tg0.rr_rpm > 0.0 {
+            tg0.rr_rpm
+        } else {
+            DEFAULT_RATE
+        };
         let period = 60.0 / rate;
         let phi0 = rng.uniform();
         let onset = -phi0 * period;

@@ -326,7 +326,9 @@ mod tests {
         assert_eq!(Scenario::Burst.fault(), Some(Fault::Burst));
         assert!(matches!(Scenario::Stall.fault(), Some(Fault::Stall { .. })));
         assert!(matches!(Scenario::Crash.fault(), Some(Fault::Crash { .. })));
-        assert!(matches!(Scenario::Corrupt.fault(), Some(Fault::Corrupt { rate }) if rate > 0.0 && rate <= 1.0));
+        assert!(
+            matches!(Scenario::Corrupt.fault(), Some(Fault::Corrupt { rate }) if rate > 0.0 && rate <= 1.0)
+        );
     }
 
     #[test]

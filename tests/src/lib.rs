@@ -1,1 +1,4 @@
-//! placeholder
+//! Integration-test support.
+
+pub mod conformance;
+pub mod conformance_cases;

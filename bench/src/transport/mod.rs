@@ -7,7 +7,7 @@
 //! loss accounting, histograms and CPU accounting are done by the common peer code
 //! ([`crate::peer`]), so a transport only moves opaque byte frames.
 //!
-//! Order of events in one run (see [`crate::harness`]):
+//! Order of events in one run (driven by the harness, [`crate::run`]):
 //!
 //! 1. the harness creates a connected `AF_UNIX`/`SOCK_SEQPACKET` socket pair, the *link*;
 //! 2. it starts the writer process; the writer calls `open_writer` and reports ready;
@@ -23,9 +23,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use nix::sys::socket::{
-    recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, UnixAddr,
-};
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, UnixAddr};
 use serde::{Deserialize, Serialize};
 
 use crate::{BenchError, PollMode, TestKind};

@@ -87,7 +87,9 @@ impl FrameSink for UdsSink {
 impl UdsSource {
     fn recv_with(&mut self, buf: &mut [u8], flags: MsgFlags) -> Result<Recv, BenchError> {
         match recv(self.sock.as_raw_fd(), buf, flags) {
-            Ok(0) => Err(BenchError::Transport("uds: writer closed the socket".into())),
+            Ok(0) => Err(BenchError::Transport(
+                "uds: writer closed the socket".into(),
+            )),
             Ok(n) => Ok(Recv::Frame(n)),
             Err(Errno::EAGAIN | Errno::EINTR) => Ok(Recv::Empty),
             Err(e) => Err(BenchError::Transport(format!("uds recv: {e}"))),

@@ -1,75 +1,85 @@
-//! HOOK: the vitalring ring over a memfd. Not implemented yet — every run reports
-//! `unsupported`.
+//! The vitalring ring, measured through the product's real path: the writer peer runs a
+//! [`SharedMemoryProducer`] (sealed memfd, control server on a socket in the run's scratch
+//! directory); the reader peer does the real handshake ([`vitalring_linux::connect`]: peer
+//! credentials, seals and size checked, read-only `mmap`, header validated) and then polls the
+//! core [`Reader`] — the same code `SharedMemorySensorDataSource` runs per frame.
 //!
-//! # How to implement it
+//! The reader uses [`Reader::poll_raw`]: every transport check (seqlock, CRC, zero bytes,
+//! sequence, size, type, encoding) runs, but the bench's opaque payload is not decoded as
+//! JSON. Payload decoding is measured separately by the core's criterion benches.
 //!
-//! Fill in [`open_writer`] and [`open_reader`] below (and the two structs); nothing else in
-//! the bench crate needs to change. Suggested shape, on top of `vitalring-core`'s
-//! seqlock `Writer` / `Reader` and `vitalring-linux`'s memfd helpers:
-//!
-//! * **writer** ([`open_writer`], runs first, before any reader exists): create a memfd of
-//!   `80 + ctx.capacity * ctx.size` bytes (`frameSizeBytes = ctx.size`,
-//!   `frameCount = ctx.capacity`, a power of two), write the header, map it, seal it, then
-//!   pass the fd to the reader with `super::send_fd(ctx.link_fd(), memfd.as_fd(), b"...")`
-//!   (the link socket buffers the message until the reader picks it up). `payload_len()`
-//!   returns the slot's data capacity, `ctx.size - 32`; [`FrameSink::send`] commits one
-//!   frame (seqlock protocol of DESIGN §3) with that payload and returns once `writeIndex`
-//!   is published. Keep the mapping in the struct; it is dropped when the harness ends the
-//!   run. (Alternatively run the project's real control server on a socket path in
-//!   `ctx.scratch_dir` and let the reader do the real handshake.)
-//! * **reader** ([`open_reader`]): `super::recv_fd(ctx.link_fd())`, check seals and size,
-//!   map read-only, validate the header, start at the current `writeIndex`.
-//!   [`FrameSource::try_recv`] polls once: on a committed, CRC-valid frame copy its payload
-//!   (`dataSize` bytes, equal to `payload_len()`) into `buf` and return
-//!   `Recv::Frame(dataSize)`; nothing new → `Recv::Empty`; lapped / torn / rejected frames →
-//!   `Recv::Dropped(n)` (the loop calls again right away). The default
-//!   [`FrameSource::recv_backoff`] wraps `try_recv` with the spin → yield → ≤ 50 µs sleep
-//!   [`super::Backoff`]; override it if the core has its own wait policy so the benchmark
-//!   measures the product's.
-//!
-//! The bench writes its own 24-byte header (sequence, `CLOCK_MONOTONIC` stamp, kind) at the
-//! start of each payload and the rest is filler; the transport must deliver the payload
-//! bytes unchanged. The ring's own `timestampNs` / `sequenceNumber` are not used by the bench.
+//! In backoff mode the reader waits with the core's [`vitalring_core::backoff::Backoff`]
+//! schedule (spin → yield → sleeps of at most 50 µs), the product's own policy.
 
-use super::{BenchTransport, FrameSink, FrameSource, PeerContext, Recv};
+use std::path::PathBuf;
+
+use vitalring_core::backoff::{Action, Backoff as CoreBackoff};
+use vitalring_core::frame::FrameMeta;
+use vitalring_core::layout::{Encoding, FrameType, Geometry};
+use vitalring_core::slot::{LapPolicy, Poll, Reader, Start};
+use vitalring_linux::{ProducerConfig, RoMapping, SharedMemoryProducer};
+
+use super::{Backoff, BenchTransport, FrameSink, FrameSource, PeerContext, Recv};
 use crate::BenchError;
 
-/// The vitalring transport (hook).
+/// The vitalring transport.
 #[derive(Debug)]
 pub struct Vitalring;
 
-/// Writer half: TODO hold the memfd mapping and the core `Writer`.
-#[derive(Debug)]
+/// Writer half: the producer (ring, writer, control server).
 pub struct VitalringSink {
+    producer: SharedMemoryProducer,
     payload_len: usize,
+    sent: u64,
 }
 
-/// Reader half: TODO hold the read-only mapping and the core `Reader`.
+impl std::fmt::Debug for VitalringSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VitalringSink").field("sent", &self.sent).finish_non_exhaustive()
+    }
+}
+
+/// Reader half: the read-only mapping under a core reader.
 #[derive(Debug)]
 pub struct VitalringSource {
+    reader: Reader<RoMapping, Vec<u8>>,
     payload_len: usize,
+    backoff: CoreBackoff,
 }
 
 /// Bytes of a slot that are not payload (24-byte frame header + CRC + padding).
-pub const SLOT_OVERHEAD: usize = 32;
+pub const SLOT_OVERHEAD: usize = vitalring_core::layout::SLOT_OVERHEAD;
 
-const TODO: &str = "vitalring transport not wired into the benchmark yet \
-                    (bench/src/transport/vitalring.rs)";
+const CHANNEL: &str = "bench";
 
-/// HOOK: create the ring and hand its fd to the reader. See the module docs.
-pub fn open_writer(ctx: &PeerContext) -> Result<VitalringSink, BenchError> {
-    let _ = VitalringSink {
-        payload_len: ctx.size - SLOT_OVERHEAD,
-    };
-    Err(BenchError::Unsupported(TODO.into()))
+fn socket_path(ctx: &PeerContext) -> PathBuf {
+    ctx.scratch_dir.join("vitalring-bench.sock")
 }
 
-/// HOOK: receive the ring's fd, map it, start polling at the current write index.
+fn geometry(ctx: &PeerContext) -> Result<Geometry, BenchError> {
+    let size = u32::try_from(ctx.size).map_err(|_| BenchError::Unsupported("frame size".into()))?;
+    let count = u32::try_from(ctx.capacity).map_err(|_| BenchError::Unsupported("capacity".into()))?;
+    Geometry::new(size, count).map_err(|e| BenchError::Unsupported(format!("vitalring geometry: {e}")))
+}
+
+/// Creates the ring and serves it on a socket in the run's scratch directory.
+pub fn open_writer(ctx: &PeerContext) -> Result<VitalringSink, BenchError> {
+    let mut config = ProducerConfig::new(CHANNEL);
+    config.socket_path = Some(socket_path(ctx));
+    config.geometry = geometry(ctx)?;
+    let producer = SharedMemoryProducer::create(config)
+        .map_err(|e| BenchError::Unsupported(format!("vitalring producer: {e}")))?;
+    Ok(VitalringSink { producer, payload_len: ctx.size - SLOT_OVERHEAD, sent: 0 })
+}
+
+/// Handshakes with the writer's producer and attaches a core reader at the next frame.
 pub fn open_reader(ctx: &PeerContext) -> Result<VitalringSource, BenchError> {
-    let _ = VitalringSource {
-        payload_len: ctx.size - SLOT_OVERHEAD,
-    };
-    Err(BenchError::Unsupported(TODO.into()))
+    let attached = vitalring_linux::connect(&socket_path(ctx), CHANNEL, None)
+        .map_err(|e| BenchError::Unsupported(format!("vitalring handshake: {e}")))?;
+    let capacity = attached.geometry().payload_capacity();
+    let reader = Reader::attach(attached.into_mapping(), vec![0u8; capacity], LapPolicy::Latest, Start::Next)
+        .map_err(|e| BenchError::Unsupported(format!("vitalring attach: {e}")))?;
+    Ok(VitalringSource { reader, payload_len: ctx.size - SLOT_OVERHEAD, backoff: CoreBackoff::new() })
 }
 
 impl BenchTransport for Vitalring {
@@ -90,9 +100,13 @@ impl FrameSink for VitalringSink {
         self.payload_len
     }
 
-    /// HOOK: commit one frame.
-    fn send(&mut self, _payload: &[u8]) -> Result<(), BenchError> {
-        Err(BenchError::Unsupported(TODO.into()))
+    fn send(&mut self, payload: &[u8]) -> Result<(), BenchError> {
+        let meta = FrameMeta { frame_type: FrameType::Waveform, encoding: Encoding::Binary, timestamp_ns: self.sent };
+        self.producer
+            .publish_raw(meta, payload)
+            .map_err(|e| BenchError::Unsupported(format!("vitalring publish: {e}")))?;
+        self.sent += 1;
+        Ok(())
     }
 }
 
@@ -101,8 +115,30 @@ impl FrameSource for VitalringSource {
         self.payload_len
     }
 
-    /// HOOK: poll once.
-    fn try_recv(&mut self, _buf: &mut [u8]) -> Result<Recv, BenchError> {
-        Err(BenchError::Unsupported(TODO.into()))
+    fn try_recv(&mut self, buf: &mut [u8]) -> Result<Recv, BenchError> {
+        match self.reader.poll_raw() {
+            Ok(None) => Ok(Recv::Empty),
+            Ok(Some(frame)) => {
+                let n = frame.payload.len().min(buf.len());
+                buf[..n].copy_from_slice(&frame.payload[..n]);
+                Ok(Recv::Frame(n))
+            }
+            Err(Poll::Dropped { count, .. }) => Ok(Recv::Dropped(count)),
+            Err(_) => Ok(Recv::Dropped(1)),
+        }
+    }
+
+    fn recv_backoff(&mut self, buf: &mut [u8], _backoff: &mut Backoff) -> Result<Recv, BenchError> {
+        let r = self.try_recv(buf)?;
+        if r != Recv::Empty {
+            self.backoff.reset();
+            return Ok(r);
+        }
+        match self.backoff.next_action() {
+            Action::Spin => std::hint::spin_loop(),
+            Action::Yield => std::thread::yield_now(),
+            Action::Sleep(us) => std::thread::sleep(std::time::Duration::from_micros(u64::from(us))),
+        }
+        Ok(Recv::Empty)
     }
 }

@@ -1,0 +1,300 @@
+//! The command line (clap derive). `docs/cli.md` restates every flag; keep the two in step.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Same-host shared-memory ring transport for patient-monitor data.
+#[derive(Debug, Parser)]
+#[command(
+    name = "vitalring",
+    version,
+    about = "vitalring: same-host shared-memory ring transport for patient-monitor data",
+    long_about = "vitalring: a producer writes fixed-size frames into a sealed memfd ring; \
+readers get the memfd over a Unix-socket handshake, map it read-only and poll it.\n\n\
+Quick start:  vitalring demo\n\
+Two terminals:  vitalring sim   |   vitalring monitor",
+    after_help = "Exit status: 0 ok (also after SIGINT/SIGTERM), 1 runtime error, \
+2 usage error, 3 could not connect (no socket, refused, bad ring)."
+)]
+pub struct Cli {
+    /// The sub-command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the patient simulator as a ring producer and serve readers on the socket.
+    #[command(after_help = "Examples:\n  \
+vitalring sim\n  \
+vitalring sim --scenario tachycardia --seed 7 --duration 60\n  \
+vitalring sim --socket /tmp/vr.sock --scenario stall --fault-after 5")]
+    Sim(SimArgs),
+    /// Show a live bedside-monitor view of a ring (TUI, plain status lines or JSON lines).
+    #[command(after_help = "Examples:\n  \
+vitalring monitor                         # TUI on a terminal, --plain otherwise\n  \
+vitalring monitor --json --duration 10 | jq -c 'select(.event==\"vitals\")'\n  \
+vitalring monitor --plain --hr-high 100")]
+    Monitor(MonitorArgs),
+    /// Connect once and print the ring header and the last frames with their validation status.
+    #[command(after_help = "Examples:\n  vitalring dump\n  vitalring dump --last 3 --json")]
+    Dump(DumpArgs),
+    /// Cross-process latency/throughput/CPU benchmark (flags after `bench` go to the bench).
+    #[command(
+        disable_help_flag = true,
+        after_help = "Run `vitalring bench --help` for the benchmark's own flags.\n\
+Example:\n  vitalring bench --quick --sizes 256"
+    )]
+    Bench(BenchArgs),
+    /// Start a simulator child process and a monitor on a private socket; Ctrl-C ends both.
+    #[command(after_help = "Examples:\n  \
+vitalring demo\n  \
+vitalring demo --scenario afib\n  \
+cargo run --release -p vitalring-cli -- demo")]
+    Demo(DemoArgs),
+}
+
+/// Where the control socket is.
+#[derive(Debug, Clone, Args)]
+pub struct Endpoint {
+    /// Control socket path [default: $XDG_RUNTIME_DIR/vitalring/<channel>.sock, else
+    /// /tmp/vitalring-<uid>/<channel>.sock].
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Channel name (names the default socket and is sent in the handshake).
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub channel: String,
+    /// File holding the shared token (mode 0600; never pass a token on the command line).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+}
+
+/// Simulated patient conditions and transport faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioArg {
+    /// Sinus rhythm 72 bpm, SpO2 98 %, RR 16.
+    Normal,
+    /// HR ramps 72 → 150 bpm from t = 10 s.
+    Tachycardia,
+    /// HR ramps 72 → 40 bpm from t = 10 s.
+    Bradycardia,
+    /// Atrial fibrillation around 110 bpm.
+    Afib,
+    /// No more beats from t = 10 s.
+    Asystole,
+    /// SpO2 falls 97 → 82 % from t = 10 s.
+    Desaturation,
+    /// Breathing stops 30 s in every 60 s.
+    Apnea,
+    /// Motion artefacts on ECG and pleth.
+    Motion,
+    /// Producer stops writing and heart-beating after --fault-after s (process stays).
+    Stall,
+    /// Producer aborts after --fault-after s.
+    Crash,
+    /// Producer bit-flips --corrupt-rate of committed frames.
+    Corrupt,
+    /// Producer writes --burst-frames filler frames flat out every --burst-every s.
+    Burst,
+}
+
+impl ScenarioArg {
+    /// The simulator's scenario.
+    pub fn to_sim(self) -> vitalring_sim::Scenario {
+        use vitalring_sim::Scenario as S;
+        match self {
+            Self::Normal => S::Normal,
+            Self::Tachycardia => S::Tachycardia,
+            Self::Bradycardia => S::Bradycardia,
+            Self::Afib => S::Afib,
+            Self::Asystole => S::Asystole,
+            Self::Desaturation => S::Desaturation,
+            Self::Apnea => S::Apnea,
+            Self::Motion => S::Motion,
+            Self::Stall => S::Stall,
+            Self::Crash => S::Crash,
+            Self::Corrupt => S::Corrupt,
+            Self::Burst => S::Burst,
+        }
+    }
+
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        self.to_sim().name()
+    }
+}
+
+/// Payload encoding of published frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncodingArg {
+    /// JSON text (seed 000).
+    Json,
+    /// Little-endian binary structs (seed 001).
+    Binary,
+}
+
+impl EncodingArg {
+    /// The core's encoding.
+    pub fn to_core(self) -> vitalring_core::Encoding {
+        match self {
+            Self::Json => vitalring_core::Encoding::Json,
+            Self::Binary => vitalring_core::Encoding::Binary,
+        }
+    }
+}
+
+/// `vitalring sim`.
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    #[command(flatten)]
+    pub endpoint: Endpoint,
+    /// Slot size in bytes (multiple of 8, at least 64).
+    #[arg(long, value_name = "BYTES", default_value_t = 4096)]
+    pub frame_size: u32,
+    /// Number of slots (power of two).
+    #[arg(long, value_name = "N", default_value_t = 2048)]
+    pub frames: u32,
+    /// Simulated condition or transport fault.
+    #[arg(long, value_enum, default_value_t = ScenarioArg::Normal)]
+    pub scenario: ScenarioArg,
+    /// Seed of every random choice (same seed, same signals).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Payload encoding.
+    #[arg(long, value_enum, default_value_t = EncodingArg::Json)]
+    pub encoding: EncodingArg,
+    /// Stop after this many seconds [default: run until SIGINT/SIGTERM].
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// stall/crash: seconds after the start at which the fault begins [default: the
+    /// scenario's, 10].
+    #[arg(long, value_name = "SECS")]
+    pub fault_after: Option<f64>,
+    /// corrupt: fraction of committed frames to bit-flip, 0..=1 [default: the scenario's,
+    /// 0.01].
+    #[arg(long, value_name = "RATE")]
+    pub corrupt_rate: Option<f64>,
+    /// burst: filler frames written flat out per burst [default: 4 × --frames].
+    #[arg(long, value_name = "N")]
+    pub burst_frames: Option<u64>,
+    /// burst: seconds between bursts.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub burst_every: f64,
+    /// Seconds between the count lines on stderr (0: none).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub log_every: f64,
+}
+
+/// Alarm limits of the monitor.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct AlarmArgs {
+    /// Heart-rate low alarm limit, bpm.
+    #[arg(long, value_name = "BPM", default_value_t = 50)]
+    pub hr_low: u16,
+    /// Heart-rate high alarm limit, bpm.
+    #[arg(long, value_name = "BPM", default_value_t = 120)]
+    pub hr_high: u16,
+    /// SpO2 low alarm limit, %.
+    #[arg(long, value_name = "PCT", default_value_t = 90)]
+    pub spo2_low: u8,
+    /// Respiration-rate low alarm limit, breaths/min.
+    #[arg(long, value_name = "RPM", default_value_t = 8)]
+    pub rr_low: u8,
+    /// Respiration-rate high alarm limit, breaths/min.
+    #[arg(long, value_name = "RPM", default_value_t = 30)]
+    pub rr_high: u8,
+}
+
+/// Output of `monitor` (and of the monitor half of `demo`).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct MonitorOutput {
+    /// One human-readable status line per second (the default when stdout is not a terminal).
+    #[arg(long, conflicts_with = "json")]
+    pub plain: bool,
+    /// One JSON object per line: every vitals frame and waveform chunk, a status object per
+    /// second, errors as they happen (schema: docs/cli.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds of waveform shown by the TUI traces.
+    #[arg(long, value_name = "SECS", default_value_t = 6.0)]
+    pub trace_seconds: f64,
+    #[command(flatten)]
+    pub alarms: AlarmArgs,
+}
+
+/// `vitalring monitor`.
+#[derive(Debug, Clone, Args)]
+pub struct MonitorArgs {
+    #[command(flatten)]
+    pub endpoint: Endpoint,
+    #[command(flatten)]
+    pub output: MonitorOutput,
+    /// Stop after this many seconds (exit 0) [default: run until q / Ctrl-C / SIGTERM].
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+}
+
+/// `vitalring dump`.
+#[derive(Debug, Clone, Args)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub endpoint: Endpoint,
+    /// How many of the newest frames to decode.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub last: u64,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `vitalring bench`: everything after the sub-command goes to the benchmark's own parser.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Benchmark flags (see `vitalring bench --help`).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
+}
+
+/// `vitalring demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Scenario the simulator child plays.
+    #[arg(long, value_enum, default_value_t = ScenarioArg::Normal)]
+    pub scenario: ScenarioArg,
+    /// Seed of the simulator child.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Payload encoding of the simulator child.
+    #[arg(long, value_enum, default_value_t = EncodingArg::Json)]
+    pub encoding: EncodingArg,
+    /// Stop both after this many seconds [default: run until q / Ctrl-C / SIGTERM].
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    #[command(flatten)]
+    pub output: MonitorOutput,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_scenario_maps_and_round_trips() {
+        for s in ScenarioArg::value_variants() {
+            let name = s.to_possible_value().unwrap().get_name().to_string();
+            assert_eq!(name, s.name());
+        }
+    }
+}

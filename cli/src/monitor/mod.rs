@@ -1,0 +1,250 @@
+//! `vitalring monitor`: a `SensorDataSource` consumer with three faces — a full-screen TUI, one
+//! plain status line a second, or JSON lines.
+
+pub mod bigfont;
+pub mod json;
+pub mod plain;
+pub mod state;
+pub mod tui;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use vitalring_core::backoff::{Action, Backoff};
+use vitalring_core::source::{SensorErrorKind, SensorEvent};
+
+use crate::args::{MonitorArgs, MonitorOutput};
+use crate::clock::{duration_ns, since_ns, wall_ns};
+use crate::error::{CliError, CliResult};
+use crate::link::{self, Source};
+use crate::signals::Stop;
+use state::{Limits, MonitorState};
+
+/// How the monitor shows what it receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Full-screen terminal UI.
+    Tui,
+    /// One status line a second.
+    Plain,
+    /// JSON lines.
+    Json,
+}
+
+impl Mode {
+    /// The mode the flags ask for; without flags, the TUI on a terminal and plain otherwise.
+    pub fn choose(out: &MonitorOutput) -> Self {
+        if out.json {
+            Self::Json
+        } else if out.plain || !io::stdout().is_terminal() {
+            Self::Plain
+        } else {
+            Self::Tui
+        }
+    }
+}
+
+/// TUI frame period.
+const FRAME_NS: u64 = 33_000_000;
+/// Status period.
+const STATUS_NS: u64 = 1_000_000_000;
+
+/// `vitalring monitor`.
+///
+/// # Errors
+/// Could not connect (exit 3), or stdout failed.
+pub fn run(args: &MonitorArgs, stop: &Stop) -> CliResult {
+    let socket = link::socket_path(&args.endpoint);
+    let mut source = link::open_source(&args.endpoint)?;
+    watch(
+        source.as_mut(),
+        &socket,
+        &args.output,
+        duration_ns(args.duration),
+        stop,
+    )
+}
+
+/// Starts `source` and shows its events until `stop`, the end of `duration_ns`, or `q`.
+///
+/// # Errors
+/// The handshake failed (exit 3), or the terminal or stdout failed.
+pub fn watch(
+    source: &mut dyn Source,
+    socket: &Path,
+    out: &MonitorOutput,
+    duration_ns: Option<u64>,
+    stop: &Stop,
+) -> CliResult {
+    let mode = Mode::choose(out);
+    source
+        .start()
+        .map_err(|e| CliError::connect(format!("cannot connect to {}: {e}", socket.display())))?;
+    let trace_samples = (out.trace_seconds.clamp(1.0, 60.0) * 250.0) as usize;
+    let state = MonitorState::new(
+        socket.display().to_string(),
+        Limits::from(out.alarms),
+        trace_samples,
+    );
+    let result = match mode {
+        Mode::Tui => run_tui(source, state, duration_ns, stop),
+        Mode::Plain | Mode::Json => run_lines(source, state, mode, duration_ns, stop),
+    };
+    source.stop();
+    result
+}
+
+/// Waits per the core's backoff schedule (spin, yield, sleeps of at most 50 µs).
+fn idle(backoff: &mut Backoff) {
+    match backoff.next_action() {
+        Action::Spin => std::hint::spin_loop(),
+        Action::Yield => std::thread::yield_now(),
+        Action::Sleep(us) => std::thread::sleep(Duration::from_micros(u64::from(us))),
+    }
+}
+
+fn write_line(out: &mut impl Write, line: &str) -> io::Result<()> {
+    out.write_all(line.as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+fn run_lines(
+    source: &mut dyn Source,
+    mut state: MonitorState,
+    mode: Mode,
+    duration_ns: Option<u64>,
+    stop: &Stop,
+) -> CliResult {
+    let start = Instant::now();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut next_status = STATUS_NS;
+    let mut backoff = Backoff::new();
+    let mut io_err: Option<io::Error> = None;
+    loop {
+        let now = since_ns(start);
+        state.tick(now);
+        if stop.requested() || duration_ns.is_some_and(|d| now >= d) || io_err.is_some() {
+            break;
+        }
+        let n = source.poll_events(&mut |ev: SensorEvent| {
+            let wall = wall_ns();
+            state.apply(&ev, wall);
+            if io_err.is_some() {
+                return;
+            }
+            let line = match (mode, &ev) {
+                (Mode::Json, _) => Some(json::event(&ev, wall).to_string()),
+                (_, SensorEvent::Connection { state: st, epoch }) => Some(format!(
+                    "connection: {}{}",
+                    st.name(),
+                    epoch.map_or(String::new(), |e| format!(" (epoch {e:016x})"))
+                )),
+                (_, SensorEvent::Error(e)) if e.kind != SensorErrorKind::Dropped => Some(format!(
+                    "error: {}{}{}",
+                    e.kind.name(),
+                    e.heartbeat_age_ns.map_or(String::new(), |a| format!(
+                        " heartbeat age {} ms",
+                        a / 1_000_000
+                    )),
+                    e.reason.map_or(String::new(), |r| format!(" ({r})"))
+                )),
+                _ => None,
+            };
+            if let Some(line) = line {
+                if let Err(e) = write_line(&mut out, &line) {
+                    io_err = Some(e);
+                }
+            }
+        });
+        if now >= next_status {
+            next_status += STATUS_NS * ((now - next_status) / STATUS_NS + 1);
+            let lat = state.latency.roll();
+            let line = match mode {
+                Mode::Json => json::status(&state, lat, wall_ns()).to_string(),
+                _ => plain::status_line(&state, lat),
+            };
+            if let Err(e) = write_line(&mut out, &line) {
+                io_err = Some(e);
+            }
+        }
+        if n == 0 {
+            idle(&mut backoff);
+        } else {
+            backoff.reset();
+        }
+    }
+    match io_err {
+        // A closed pipe (`monitor --json | head`) is a normal way to stop.
+        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Some(e) => Err(CliError::failure(format!("cannot write to stdout: {e}"))),
+        None => Ok(()),
+    }
+}
+
+fn run_tui(
+    source: &mut dyn Source,
+    mut state: MonitorState,
+    duration_ns: Option<u64>,
+    stop: &Stop,
+) -> CliResult {
+    // `try_init` enters raw mode and the alternate screen and installs a panic hook that
+    // restores the terminal before the previous hook prints the panic.
+    let mut terminal = ratatui::try_init()
+        .map_err(|e| CliError::failure(format!("cannot set up the terminal: {e}")))?;
+    let start = Instant::now();
+    let mut next_frame = 0;
+    let mut next_status = STATUS_NS;
+    let mut backoff = Backoff::new();
+    let result = loop {
+        let now = since_ns(start);
+        state.tick(now);
+        if stop.requested() || duration_ns.is_some_and(|d| now >= d) {
+            break Ok(());
+        }
+        let n = source.poll_events(&mut |ev| state.apply(&ev, wall_ns()));
+        if now >= next_status {
+            next_status += STATUS_NS * ((now - next_status) / STATUS_NS + 1);
+            state.latency.roll();
+        }
+        if now >= next_frame {
+            next_frame = now + FRAME_NS;
+            if let Err(e) = terminal.draw(|f| tui::draw(f, &state)) {
+                break Err(CliError::failure(format!("cannot draw: {e}")));
+            }
+            match quit_key() {
+                Ok(true) => break Ok(()),
+                Ok(false) => {}
+                Err(e) => break Err(CliError::failure(format!("cannot read keys: {e}"))),
+            }
+        }
+        if n == 0 {
+            idle(&mut backoff);
+        } else {
+            backoff.reset();
+        }
+    };
+    ratatui::restore();
+    result
+}
+
+/// Drains pending terminal events; true on `q`, Esc or Ctrl-C (raw mode turns Ctrl-C into a
+/// key, not a signal).
+fn quit_key() -> io::Result<bool> {
+    while event::poll(Duration::ZERO)? {
+        if let Event::Key(k) = event::read()? {
+            if k.kind != KeyEventKind::Press {
+                continue;
+            }
+            let ctrl_c =
+                k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+            if ctrl_c || matches!(k.code, KeyCode::Char('q' | 'Q') | KeyCode::Esc) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}

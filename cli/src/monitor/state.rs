@@ -1,0 +1,600 @@
+//! What the monitor knows, as plain data: the latest numerics, the trace buffers, counters,
+//! latency and alarms. Every output (TUI, plain lines, JSON status) is a pure function of a
+//! [`MonitorState`]; time only enters through the arguments of [`MonitorState::apply`] and
+//! [`MonitorState::tick`].
+
+use std::collections::VecDeque;
+
+use vitalring_core::source::{ConnectionState, SensorError, SensorErrorKind, SensorEvent};
+use vitalring_core::vitals::{Channel, VitalsRecord, WaveformChunk};
+
+use crate::args::AlarmArgs;
+
+/// How long a "DATA DROPPED" / "FRAMES REJECTED" alarm stays up after the last occurrence.
+pub const TECH_ALARM_HOLD_NS: u64 = 5_000_000_000;
+
+/// Physiological alarm limits (inclusive bounds of the normal range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// HR below this alarms, bpm.
+    pub hr_low: u16,
+    /// HR above this alarms, bpm.
+    pub hr_high: u16,
+    /// SpO2 below this alarms, %.
+    pub spo2_low: u8,
+    /// RR below this alarms, /min.
+    pub rr_low: u8,
+    /// RR above this alarms, /min.
+    pub rr_high: u8,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            hr_low: 50,
+            hr_high: 120,
+            spo2_low: 90,
+            rr_low: 8,
+            rr_high: 30,
+        }
+    }
+}
+
+impl From<AlarmArgs> for Limits {
+    fn from(a: AlarmArgs) -> Self {
+        Self {
+            hr_low: a.hr_low,
+            hr_high: a.hr_high,
+            spo2_low: a.spo2_low,
+            rr_low: a.rr_low,
+            rr_high: a.rr_high,
+        }
+    }
+}
+
+/// Alarm priority (IEC 60601-1-8 style: high = red, medium = yellow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    /// Life-threatening or loss of monitoring.
+    High,
+    /// Needs attention.
+    Medium,
+}
+
+/// An active alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Alarm {
+    /// What the display shows, upper case.
+    pub text: &'static str,
+    /// How loud.
+    pub priority: Priority,
+    /// Technical (transport) rather than physiological.
+    pub technical: bool,
+}
+
+/// The latest vitals frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatestVitals {
+    /// Acquisition time, ns since the Unix epoch.
+    pub t_ns: u64,
+    /// Ring index.
+    pub index: u64,
+    /// The values.
+    pub record: VitalsRecord,
+}
+
+/// The last seconds of one waveform channel; `None` marks samples lost in a gap.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// Sample rate of the last chunk, Hz (0 before the first).
+    pub fs_hz: u16,
+    /// Oldest first.
+    pub samples: VecDeque<Option<i32>>,
+    /// How many samples are kept.
+    pub capacity: usize,
+    /// The sample index the next chunk should start at.
+    pub next_first: Option<u64>,
+    /// Samples missing between chunks so far.
+    pub missing: u64,
+}
+
+impl Trace {
+    fn new(capacity: usize) -> Self {
+        Self {
+            fs_hz: 0,
+            samples: VecDeque::with_capacity(capacity),
+            capacity,
+            next_first: None,
+            missing: 0,
+        }
+    }
+
+    fn push_value(&mut self, v: Option<i32>) {
+        if self.samples.len() == self.capacity {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(v);
+    }
+
+    /// Appends a chunk, marking a gap when samples are missing and starting over when the
+    /// sample index goes backwards (a restarted producer).
+    pub fn push(&mut self, chunk: &WaveformChunk) {
+        match self.next_first {
+            Some(expected) if chunk.first > expected => {
+                let gap = chunk.first - expected;
+                self.missing += gap;
+                for _ in 0..gap.min(self.capacity as u64) {
+                    self.push_value(None);
+                }
+            }
+            Some(expected) if chunk.first < expected => self.samples.clear(),
+            _ => {}
+        }
+        self.fs_hz = chunk.fs_hz;
+        for &s in &chunk.samples {
+            self.push_value(Some(s));
+        }
+        self.next_first = Some(chunk.first + chunk.samples.len() as u64);
+    }
+
+    /// True when no sample has arrived.
+    pub fn is_empty(&self) -> bool {
+        self.samples.iter().all(Option::is_none)
+    }
+}
+
+/// Latency figures over one window, µs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatencySummary {
+    /// Median.
+    pub p50_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// Largest.
+    pub max_us: f64,
+    /// Frames measured.
+    pub n: usize,
+}
+
+/// Frame timestamp → delivery latency (wall clock), collected per window.
+#[derive(Debug, Clone, Default)]
+pub struct Latency {
+    window: Vec<u64>,
+    /// The summary of the last closed window.
+    pub last: Option<LatencySummary>,
+}
+
+impl Latency {
+    fn record(&mut self, ns: u64) {
+        self.window.push(ns);
+    }
+
+    /// Summarises the current window, makes it the `last` one and starts a new window.
+    pub fn roll(&mut self) -> Option<LatencySummary> {
+        self.last = summarize(&mut self.window);
+        self.window.clear();
+        self.last
+    }
+}
+
+/// Nearest-rank percentiles of `ns` (sorted in place), in µs.
+pub fn summarize(ns: &mut [u64]) -> Option<LatencySummary> {
+    if ns.is_empty() {
+        return None;
+    }
+    ns.sort_unstable();
+    let rank = |p: f64| {
+        let r = ((p * ns.len() as f64).ceil() as usize).clamp(1, ns.len());
+        ns[r - 1] as f64 / 1000.0
+    };
+    Some(LatencySummary {
+        p50_us: rank(0.50),
+        p99_us: rank(0.99),
+        max_us: ns[ns.len() - 1] as f64 / 1000.0,
+        n: ns.len(),
+    })
+}
+
+/// Event counts since the monitor started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Vitals frames delivered.
+    pub vitals: u64,
+    /// Waveform chunks delivered.
+    pub waveforms: u64,
+    /// Frames lost (lapped or overwritten while read).
+    pub dropped: u64,
+    /// Rejected for a CRC mismatch.
+    pub rejected_crc: u64,
+    /// Rejected for an out-of-range value.
+    pub rejected_invalid_value: u64,
+    /// Rejected for a malformed payload.
+    pub rejected_malformed: u64,
+    /// Rejected for breaking the slot rules.
+    pub rejected_invalid_frame: u64,
+    /// Stall reports.
+    pub stalls: u64,
+    /// Other errors (handshake, header).
+    pub other_errors: u64,
+}
+
+impl Counts {
+    /// Frames delivered as data.
+    pub fn frames(&self) -> u64 {
+        self.vitals + self.waveforms
+    }
+
+    /// All rejected frames.
+    pub fn rejected(&self) -> u64 {
+        self.rejected_crc
+            + self.rejected_invalid_value
+            + self.rejected_malformed
+            + self.rejected_invalid_frame
+    }
+}
+
+/// Everything the monitor shows.
+#[derive(Debug, Clone)]
+pub struct MonitorState {
+    /// What we are connected to (the socket path), for the title bar.
+    pub source: String,
+    /// Alarm limits.
+    pub limits: Limits,
+    /// Connection state as last reported by the data source.
+    pub state: ConnectionState,
+    /// Producer epoch, once known.
+    pub epoch: Option<u64>,
+    /// The newest vitals.
+    pub vitals: Option<LatestVitals>,
+    /// ECG II, pleth, resp (in [`Channel::ALL`] order).
+    pub traces: [Trace; 3],
+    /// Counters.
+    pub counts: Counts,
+    /// Latency.
+    pub latency: Latency,
+    /// The last stall report: (monitor time of the report, heartbeat age then in ms).
+    pub stall_report: Option<(u64, u64)>,
+    /// The last error, as text.
+    pub last_error: Option<String>,
+    /// Monitor time (monotonic ns since the monitor started) of the last `tick`.
+    pub now_ns: u64,
+    last_drop_ns: Option<u64>,
+    last_reject_ns: Option<u64>,
+}
+
+/// Index of `channel` in [`MonitorState::traces`].
+pub fn trace_index(channel: Channel) -> usize {
+    match channel {
+        Channel::EcgII => 0,
+        Channel::Pleth => 1,
+        Channel::Resp => 2,
+    }
+}
+
+impl MonitorState {
+    /// A fresh state; traces hold `trace_samples` samples each.
+    pub fn new(source: impl Into<String>, limits: Limits, trace_samples: usize) -> Self {
+        let trace_samples = trace_samples.max(16);
+        Self {
+            source: source.into(),
+            limits,
+            state: ConnectionState::Connecting,
+            epoch: None,
+            vitals: None,
+            traces: [
+                Trace::new(trace_samples),
+                Trace::new(trace_samples),
+                Trace::new(trace_samples),
+            ],
+            counts: Counts::default(),
+            latency: Latency::default(),
+            stall_report: None,
+            last_error: None,
+            now_ns: 0,
+            last_drop_ns: None,
+            last_reject_ns: None,
+        }
+    }
+
+    /// Advances monitor time (ns since the monitor started, monotonic).
+    pub fn tick(&mut self, now_ns: u64) {
+        self.now_ns = self.now_ns.max(now_ns);
+    }
+
+    /// Takes in one event delivered at wall time `wall_ns` (ns since the Unix epoch).
+    pub fn apply(&mut self, event: &SensorEvent, wall_ns: u64) {
+        match event {
+            SensorEvent::Vitals {
+                timestamp_ns,
+                index,
+                record,
+            } => {
+                self.counts.vitals += 1;
+                self.latency.record(wall_ns.saturating_sub(*timestamp_ns));
+                self.vitals = Some(LatestVitals {
+                    t_ns: *timestamp_ns,
+                    index: *index,
+                    record: *record,
+                });
+            }
+            SensorEvent::Waveform {
+                timestamp_ns,
+                chunk,
+                ..
+            } => {
+                self.counts.waveforms += 1;
+                self.latency.record(wall_ns.saturating_sub(*timestamp_ns));
+                self.traces[trace_index(chunk.channel)].push(chunk);
+            }
+            SensorEvent::Connection { state, epoch } => {
+                if epoch.is_some() && *epoch != self.epoch && self.epoch.is_some() {
+                    // A restarted producer: its sample indices start over.
+                    for t in &mut self.traces {
+                        t.samples.clear();
+                        t.next_first = None;
+                    }
+                }
+                self.state = *state;
+                if epoch.is_some() {
+                    self.epoch = *epoch;
+                }
+                if *state == ConnectionState::Connected {
+                    self.stall_report = None;
+                }
+            }
+            SensorEvent::Error(e) => self.error(e),
+        }
+    }
+
+    fn error(&mut self, e: &SensorError) {
+        let c = &mut self.counts;
+        match e.kind {
+            SensorErrorKind::Dropped => {
+                c.dropped += e.count;
+                self.last_drop_ns = Some(self.now_ns);
+            }
+            SensorErrorKind::Stalled => {
+                c.stalls += 1;
+                self.stall_report = e.heartbeat_age_ns.map(|ns| (self.now_ns, ns / 1_000_000));
+                if self.state == ConnectionState::Connected {
+                    self.state = ConnectionState::Stalled;
+                }
+            }
+            SensorErrorKind::Crc => c.rejected_crc += e.count,
+            SensorErrorKind::InvalidValue => c.rejected_invalid_value += e.count,
+            SensorErrorKind::MalformedPayload => c.rejected_malformed += e.count,
+            SensorErrorKind::InvalidFrame => c.rejected_invalid_frame += e.count,
+            SensorErrorKind::Handshake | SensorErrorKind::Header => c.other_errors += 1,
+        }
+        if matches!(
+            e.kind,
+            SensorErrorKind::Crc
+                | SensorErrorKind::InvalidValue
+                | SensorErrorKind::MalformedPayload
+                | SensorErrorKind::InvalidFrame
+        ) {
+            self.last_reject_ns = Some(self.now_ns);
+        }
+        self.last_error = Some(match &e.reason {
+            Some(r) => format!("{}: {r}", e.kind.name()),
+            None => e.kind.name().to_string(),
+        });
+    }
+
+    /// While stalled: how long the heartbeat has not moved now, ms (the reported age plus the
+    /// time since the report).
+    pub fn heartbeat_age_ms(&self) -> Option<u64> {
+        if self.state == ConnectionState::Connected {
+            return None;
+        }
+        self.stall_report
+            .map(|(at, age)| age + self.now_ns.saturating_sub(at) / 1_000_000)
+    }
+
+    /// Whether the numerics are live (connected); stale numerics are shown dimmed and raise no
+    /// physiological alarm.
+    pub fn live(&self) -> bool {
+        self.state == ConnectionState::Connected && self.vitals.is_some()
+    }
+
+    fn recent(&self, at: Option<u64>) -> bool {
+        at.is_some_and(|t| self.now_ns.saturating_sub(t) < TECH_ALARM_HOLD_NS)
+    }
+
+    /// Active alarms, highest priority first (physiological before technical within a
+    /// priority).
+    pub fn alarms(&self) -> Vec<Alarm> {
+        let mut out = Vec::new();
+        let tech = |text, priority| Alarm {
+            text,
+            priority,
+            technical: true,
+        };
+        let phys = |text, priority| Alarm {
+            text,
+            priority,
+            technical: false,
+        };
+        match self.state {
+            ConnectionState::Stalled => out.push(tech("SENSOR STALLED", Priority::High)),
+            ConnectionState::Reconnecting => out.push(tech("SENSOR RECONNECTING", Priority::High)),
+            ConnectionState::Disconnected => out.push(tech("SENSOR DISCONNECTED", Priority::High)),
+            ConnectionState::Connecting | ConnectionState::Connected => {}
+        }
+        if self.recent(self.last_drop_ns) {
+            out.push(tech("DATA DROPPED", Priority::Medium));
+        }
+        if self.recent(self.last_reject_ns) {
+            out.push(tech("FRAMES REJECTED", Priority::Medium));
+        }
+        if let (true, Some(v)) = (self.live(), self.vitals) {
+            let r = v.record;
+            let l = self.limits;
+            if r.hr_bpm == 0 {
+                out.push(phys("ASYSTOLE", Priority::High));
+            } else if r.hr_bpm < l.hr_low {
+                out.push(phys("HR LOW", Priority::High));
+            } else if r.hr_bpm > l.hr_high {
+                out.push(phys("HR HIGH", Priority::High));
+            }
+            if r.spo2_pct < l.spo2_low {
+                out.push(phys("SPO2 LOW", Priority::High));
+            }
+            if r.rr_rpm == 0 {
+                out.push(phys("APNEA", Priority::High));
+            } else if r.rr_rpm < l.rr_low {
+                out.push(phys("RR LOW", Priority::Medium));
+            } else if r.rr_rpm > l.rr_high {
+                out.push(phys("RR HIGH", Priority::Medium));
+            }
+        }
+        out.sort_by_key(|a| (a.priority, a.technical));
+        out
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use vitalring_core::vitals::Nibp;
+
+    pub(crate) fn record(hr: u16, spo2: u8, rr: u8) -> VitalsRecord {
+        VitalsRecord {
+            hr_bpm: hr,
+            spo2_pct: spo2,
+            rr_rpm: rr,
+            nibp: Some(Nibp {
+                systolic_mmhg: 120,
+                diastolic_mmhg: 80,
+                mean_mmhg: 93,
+            }),
+            temp_c: Some(36.9),
+            pulse_rate_bpm: Some(hr),
+        }
+    }
+
+    pub(crate) fn chunk(channel: Channel, first: u64, n: usize) -> WaveformChunk {
+        let mut samples = heapless::Vec::new();
+        for i in 0..n {
+            let x = (first as usize + i) as f64 / 25.0;
+            samples.push((x.sin() * 1000.0) as i32).unwrap();
+        }
+        WaveformChunk {
+            channel,
+            fs_hz: 250,
+            first,
+            samples,
+        }
+    }
+
+    pub(crate) fn connected(hr: u16, spo2: u8, rr: u8) -> MonitorState {
+        let mut s = MonitorState::new("/tmp/test.sock", Limits::default(), 1500);
+        s.apply(
+            &SensorEvent::Connection {
+                state: ConnectionState::Connected,
+                epoch: Some(7),
+            },
+            0,
+        );
+        s.apply(
+            &SensorEvent::Vitals {
+                timestamp_ns: 1_000,
+                index: 3,
+                record: record(hr, spo2, rr),
+            },
+            51_000,
+        );
+        for c in Channel::ALL {
+            for k in 0..100 {
+                s.apply(
+                    &SensorEvent::Waveform {
+                        timestamp_ns: 1_000,
+                        index: 4,
+                        chunk: chunk(c, k * 10, 10),
+                    },
+                    1_000 + 20_000,
+                );
+            }
+        }
+        s
+    }
+
+    fn texts(s: &MonitorState) -> Vec<&'static str> {
+        s.alarms().iter().map(|a| a.text).collect()
+    }
+
+    #[test]
+    fn physiological_alarms_follow_the_limits() {
+        assert!(texts(&connected(72, 98, 16)).is_empty());
+        assert_eq!(texts(&connected(130, 98, 16)), ["HR HIGH"]);
+        assert_eq!(texts(&connected(45, 85, 16)), ["HR LOW", "SPO2 LOW"]);
+        assert_eq!(texts(&connected(0, 98, 0)), ["ASYSTOLE", "APNEA"]);
+        assert_eq!(texts(&connected(72, 98, 35)), ["RR HIGH"]);
+    }
+
+    #[test]
+    fn a_stall_replaces_physiological_alarms() {
+        let mut s = connected(130, 98, 16);
+        s.apply(
+            &SensorEvent::Error(SensorError {
+                heartbeat_age_ns: Some(260_000_000),
+                ..SensorError::new(SensorErrorKind::Stalled)
+            }),
+            0,
+        );
+        assert_eq!(s.state, ConnectionState::Stalled);
+        assert_eq!(s.heartbeat_age_ms(), Some(260));
+        s.tick(1_000_000_000);
+        assert_eq!(s.heartbeat_age_ms(), Some(1260));
+        assert_eq!(texts(&s), ["SENSOR STALLED"]);
+    }
+
+    #[test]
+    fn drops_latch_for_a_while() {
+        let mut s = connected(72, 98, 16);
+        s.tick(1_000_000_000);
+        s.apply(
+            &SensorEvent::Error(SensorError {
+                count: 12,
+                ..SensorError::new(SensorErrorKind::Dropped)
+            }),
+            0,
+        );
+        assert_eq!(s.counts.dropped, 12);
+        assert_eq!(texts(&s), ["DATA DROPPED"]);
+        s.tick(1_000_000_000 + TECH_ALARM_HOLD_NS);
+        assert!(texts(&s).is_empty());
+    }
+
+    #[test]
+    fn traces_mark_gaps_and_restart() {
+        let mut t = Trace::new(100);
+        t.push(&chunk(Channel::EcgII, 0, 10));
+        t.push(&chunk(Channel::EcgII, 20, 10));
+        assert_eq!(t.missing, 10);
+        assert_eq!(t.samples.len(), 30);
+        assert_eq!(t.samples.iter().filter(|s| s.is_none()).count(), 10);
+        t.push(&chunk(Channel::EcgII, 0, 10));
+        assert_eq!(t.samples.len(), 10);
+        for k in 0..20 {
+            t.push(&chunk(Channel::EcgII, 10 + k * 10, 10));
+        }
+        assert_eq!(t.samples.len(), 100);
+    }
+
+    #[test]
+    fn latency_percentiles() {
+        let mut ns: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
+        let s = summarize(&mut ns).unwrap();
+        assert_eq!(
+            (s.p50_us, s.p99_us, s.max_us, s.n),
+            (50.0, 99.0, 100.0, 100)
+        );
+        assert!(summarize(&mut []).is_none());
+        let mut st = connected(72, 98, 16);
+        let l = st.latency.roll().unwrap();
+        assert_eq!(l.n, 301);
+        assert_eq!(l.max_us, 50.0);
+        assert!(st.latency.roll().is_none());
+    }
+}

@@ -1,0 +1,123 @@
+//! Model-checks the slot protocol with loom: one writer thread and one reader thread over a
+//! 2-slot ring of 64-byte slots. The writer publishes 3 frames (so it laps slot 0 while the
+//! reader may be copying it); the reader polls concurrently, then drains after the join.
+//!
+//! Every execution loom explores must deliver, for every index, either exactly the frame the
+//! writer wrote for that index or nothing, and keep `accounted() == moved_past()`.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" cargo test -p vitalring-core --test loom --release`
+//! (`LOOM_MAX_PREEMPTIONS` overrides the default preemption bound of 2).
+#![cfg(loom)]
+
+use loom::sync::atomic::AtomicU32;
+use loom::sync::Arc;
+use vitalring_core::layout::Encoding;
+use vitalring_core::payload::Record;
+use vitalring_core::region::{Access, Region, RegionRef, SharedHeader};
+use vitalring_core::slot::{LapPolicy, Poll, Reader, Start, Writer, WriterConfig};
+use vitalring_core::vitals::VitalsRecord;
+use vitalring_core::Geometry;
+
+struct Memory {
+    header: SharedHeader,
+    words: Vec<AtomicU32>,
+}
+
+/// A handle to loom-checked shared memory with an access mode.
+struct Shared(Arc<Memory>, Access);
+
+impl Region for Shared {
+    fn region(&self) -> RegionRef<'_> {
+        RegionRef::from_parts(&self.0.header, &self.0.words, self.1)
+    }
+}
+
+fn record(index: u64) -> Record {
+    Record::Vitals(VitalsRecord {
+        hr_bpm: 60 + index as u16,
+        spo2_pct: 90 + index as u8,
+        rr_rpm: 10,
+        ..VitalsRecord::default()
+    })
+}
+
+fn check(outcome: &Poll, delivered: &mut Vec<u64>) {
+    match outcome {
+        Poll::Delivered(d) => {
+            assert_eq!(d.record, record(d.index), "wrong frame for index {}", d.index);
+            assert_eq!(d.timestamp_ns, 1000 + d.index);
+            delivered.push(d.index);
+        }
+        Poll::Rejected { index, reason } => panic!("index {index} rejected: {reason:?}"),
+        Poll::Empty | Poll::Dropped { .. } => {}
+    }
+}
+
+fn model(policy: LapPolicy, reader_polls: usize) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(move || {
+        let g = Geometry::new(64, 2).unwrap();
+        let mem = Arc::new(Memory {
+            header: SharedHeader::zeroed(),
+            words: (0..g.region_len() / 4 - 20).map(|_| AtomicU32::new(0)).collect(),
+        });
+        let mut writer = Writer::create(
+            Shared(mem.clone(), Access::ReadWrite),
+            WriterConfig {
+                geometry: g,
+                epoch: 1,
+                created_unix_ns: 0,
+                now_ms: 0,
+            },
+        )
+        .unwrap();
+        let mut reader = Reader::attach(
+            Shared(mem, Access::ReadOnly),
+            [0u8; 32],
+            policy,
+            Start::Next,
+        )
+        .unwrap();
+        let t = loom::thread::spawn(move || {
+            for i in 0..3u64 {
+                let got = writer
+                    .publish_record(&record(i), Encoding::Binary, 1000 + i, i)
+                    .unwrap();
+                assert_eq!(got, i);
+            }
+        });
+        let mut delivered = Vec::new();
+        for _ in 0..reader_polls {
+            let outcome = reader.poll();
+            check(&outcome, &mut delivered);
+            assert_eq!(reader.counters().accounted(), reader.moved_past());
+        }
+        t.join().unwrap();
+        loop {
+            let outcome = reader.poll();
+            if outcome == Poll::Empty {
+                break;
+            }
+            check(&outcome, &mut delivered);
+            assert_eq!(reader.counters().accounted(), reader.moved_past());
+        }
+        assert_eq!(reader.position(), 3);
+        assert_eq!(reader.moved_past(), 3);
+        assert!(delivered.windows(2).all(|w| w[0] < w[1]), "{delivered:?}");
+        // The newest frame is never lost: it cannot be overwritten within 3 frames.
+        assert_eq!(delivered.last(), Some(&2));
+    });
+}
+
+#[test]
+fn writer_laps_a_concurrent_reader_latest() {
+    model(LapPolicy::Latest, 2);
+}
+
+#[test]
+fn writer_laps_a_concurrent_reader_oldest() {
+    model(LapPolicy::Oldest, 2);
+}

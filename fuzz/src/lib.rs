@@ -1,0 +1,294 @@
+//! The checks behind every fuzz target, as plain functions: each `fuzz_targets/<name>.rs`
+//! calls the function of the same name, and `tests/corpus.rs` replays the committed seed
+//! corpus and every regression input through them on stable Rust (no libFuzzer needed).
+//!
+//! Every function panics if, and only if, it finds a bug.
+
+use arbitrary::{Arbitrary, Unstructured};
+use vitalring_core::frame::{self, FrameMeta, SlotView};
+use vitalring_core::layout::{
+    header_crc, Encoding, FrameType, RingHeader, HEADER_SIZE, MAGIC, VERSION,
+};
+use vitalring_core::payload::{self, binary, json, Record, MAX_ENCODED_LEN};
+use vitalring_core::vitals::{VitalsRecord, WaveformChunk};
+use vitalring_mock::model::Scenario;
+use zerocopy::IntoBytes;
+
+/// Most operations one `slot_ops` input may run (keeps executions fast).
+pub const MAX_OPS: usize = 256;
+
+fn encode(record: &Record, enc: Encoding) -> Vec<u8> {
+    let mut buf = [0u8; MAX_ENCODED_LEN];
+    let len = payload::encode(record, enc, &mut buf)
+        .unwrap_or_else(|e| panic!("a decoded record must re-encode: {e} ({record:?})"));
+    buf[..len].to_vec()
+}
+
+/// Checks that `record` (decoded from `bytes` in `enc`) is valid and survives a re-encode;
+/// binary payloads must re-encode to exactly the same bytes.
+fn check_record(record: &Record, enc: Encoding, bytes: &[u8]) {
+    match record {
+        Record::Vitals(v) => assert_eq!(v.validate(), Ok(()), "delivered invalid vitals"),
+        Record::Waveform(w) => assert_eq!(w.validate(), Ok(()), "delivered invalid waveform"),
+        Record::Heartbeat => return,
+    }
+    let again = encode(record, enc);
+    let back = payload::decode(record.frame_type(), enc, &again)
+        .unwrap_or_else(|e| panic!("re-encoded record does not decode: {e}"));
+    assert_eq!(&back, record, "decode(encode(r)) != r");
+    if enc == Encoding::Binary {
+        assert_eq!(again, bytes, "binary payload does not re-encode byte for byte");
+    }
+}
+
+/// `slot_bytes`: the whole input is one slot. Checked with and without an expected index; a
+/// slot that passes and decodes re-encodes to a slot that passes and decodes the same.
+pub fn slot_bytes(data: &[u8]) {
+    let index = data
+        .get(16..20)
+        .map(|s| u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]])));
+    for expected in [None, index, index.map(|i| i | 1 << 32)] {
+        let Ok(view) = SlotView::new_checked(data, expected) else {
+            continue;
+        };
+        assert!(view.payload.len() <= data.len() - 32);
+        let Ok(record) = payload::decode(view.meta.frame_type, view.meta.encoding, view.payload)
+        else {
+            continue;
+        };
+        check_record(&record, view.meta.encoding, view.payload);
+        // Re-encode the whole slot: it passes the same checks and carries the same record.
+        let again = if record == Record::Heartbeat {
+            view.payload.to_vec()
+        } else {
+            encode(&record, view.meta.encoding)
+        };
+        let mut slot = vec![0u8; data.len()];
+        frame::encode_slot(view.index, view.meta, &again, &mut slot)
+            .expect("a re-encoded payload fits the slot it came from");
+        let v2 = SlotView::new_checked(&slot, Some(view.index)).expect("re-encoded slot is valid");
+        assert_eq!(v2.meta, view.meta);
+        assert_eq!(
+            payload::decode(v2.meta.frame_type, v2.meta.encoding, v2.payload).as_ref(),
+            Ok(&record)
+        );
+        if view.meta.encoding == Encoding::Binary || record == Record::Heartbeat {
+            assert_eq!(slot, data, "binary slot does not re-encode byte for byte");
+        }
+    }
+}
+
+/// `header_bytes`: the input is a header (and the region length is the one its geometry
+/// implies, or the input length). A header that passes is internally consistent.
+pub fn header_bytes(data: &[u8]) {
+    let implied = data.get(8..16).map(|s| {
+        let fs = u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+        let fc = u64::from(u32::from_le_bytes([s[4], s[5], s[6], s[7]]));
+        usize::try_from((HEADER_SIZE as u64).saturating_add(fs.saturating_mul(fc)))
+            .unwrap_or(usize::MAX)
+    });
+    for len in [Some(data.len()), implied].into_iter().flatten() {
+        if let Ok((h, g)) = RingHeader::new_checked(data, len) {
+            assert_eq!(h.magic, MAGIC);
+            assert_eq!(h.version, VERSION);
+            assert_eq!(header_crc(&h), h.crc32);
+            assert_ne!(h.epoch, 0);
+            assert_eq!(g.region_len(), len);
+            assert_eq!((g.frame_size(), g.frame_count()), (h.frame_size_bytes, h.frame_count));
+            assert!(g.frame_count().is_power_of_two() && g.frame_size() % 8 == 0);
+            assert_eq!(h.as_bytes(), &data[..HEADER_SIZE]);
+        }
+    }
+}
+
+/// `json_vitals`: arbitrary bytes as a JSON vitals payload.
+pub fn json_vitals(data: &[u8]) {
+    if let Ok(v) = json::decode_vitals(data) {
+        // The raw parse may hold out-of-range values; `payload::decode` must refuse those.
+        let full = payload::decode(FrameType::Vitals, Encoding::Json, data);
+        match v.validate() {
+            Ok(()) => {
+                assert_eq!(full, Ok(Record::Vitals(v)));
+                check_record(&Record::Vitals(v), Encoding::Json, data);
+            }
+            Err(field) => assert_eq!(full, Err(payload::PayloadError::Range(field))),
+        }
+    } else {
+        assert!(payload::decode(FrameType::Vitals, Encoding::Json, data).is_err());
+    }
+}
+
+/// `json_waveform`: arbitrary bytes as a JSON waveform payload.
+pub fn json_waveform(data: &[u8]) {
+    if let Ok(w) = json::decode_waveform(data) {
+        let full = payload::decode(FrameType::Waveform, Encoding::Json, data);
+        match w.validate() {
+            Ok(()) => {
+                assert_eq!(full.as_ref(), Ok(&Record::Waveform(w.clone())));
+                check_record(&Record::Waveform(w), Encoding::Json, data);
+            }
+            Err(field) => assert_eq!(full, Err(payload::PayloadError::Range(field))),
+        }
+    } else {
+        assert!(payload::decode(FrameType::Waveform, Encoding::Json, data).is_err());
+    }
+}
+
+/// `binary_payloads`: the first byte picks vitals or waveform, the rest is the payload.
+pub fn binary_payloads(data: &[u8]) {
+    let Some((&which, bytes)) = data.split_first() else {
+        return;
+    };
+    let (ft, raw): (FrameType, Result<Record, _>) = if which & 1 == 0 {
+        (
+            FrameType::Vitals,
+            binary::decode_vitals(bytes).map(Record::Vitals),
+        )
+    } else {
+        (
+            FrameType::Waveform,
+            binary::decode_waveform(bytes).map(Record::Waveform),
+        )
+    };
+    let full = payload::decode(ft, Encoding::Binary, bytes);
+    match (raw, &full) {
+        (Ok(r), Ok(f)) => {
+            assert_eq!(&r, f);
+            check_record(f, Encoding::Binary, bytes);
+        }
+        (Ok(r), Err(e)) => assert!(e.is_range(), "parsed {r:?} but decode said {e:?}"),
+        (Err(e), Err(f)) => assert_eq!(e, *f),
+        (Err(e), Ok(f)) => panic!("raw parse failed ({e:?}) but decode gave {f:?}"),
+    }
+}
+
+/// `slot_ops`: an arbitrary [`Scenario`] (ring shape, lap policy, up to [`MAX_OPS`] writer
+/// steps, faults and reader polls) run against the model's oracle.
+pub fn slot_ops(data: &[u8]) {
+    let Ok(mut scenario) = Scenario::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    scenario.ops.truncate(MAX_OPS);
+    if let Err(v) = scenario.run() {
+        panic!("slot protocol violation: {v}\n{scenario:?}");
+    }
+}
+
+/// Valid inputs of each target, for the seed corpus (see `examples/seed_corpus.rs`).
+pub mod seeds {
+    use super::*;
+    use vitalring_core::layout::DEFAULT_FRAME_SIZE;
+    use vitalring_core::vitals::{Channel, Nibp};
+    use vitalring_core::Geometry;
+
+    /// A vitals record with every field.
+    pub fn vitals() -> VitalsRecord {
+        VitalsRecord {
+            hr_bpm: 72,
+            spo2_pct: 98,
+            rr_rpm: 14,
+            nibp: Some(Nibp {
+                systolic_mmhg: 120,
+                diastolic_mmhg: 80,
+                mean_mmhg: 93,
+            }),
+            temp_c: Some(36.75),
+            pulse_rate_bpm: Some(71),
+        }
+    }
+
+    /// A 10-sample ECG chunk.
+    pub fn waveform() -> WaveformChunk {
+        WaveformChunk {
+            channel: Channel::EcgII,
+            fs_hz: 250,
+            first: 1200,
+            samples: heapless_vec(&[12, -40, 880, 1204, 300, -75, -20, 0, 5, 9]),
+        }
+    }
+
+    fn heapless_vec(s: &[i32]) -> heapless::Vec<i32, { vitalring_core::vitals::MAX_SAMPLES }> {
+        heapless::Vec::from_slice(s).expect("at most 128 samples")
+    }
+
+    /// Named seed inputs per target: `(target, name, bytes)`.
+    pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let records = [
+            ("vitals", Record::Vitals(vitals())),
+            ("waveform", Record::Waveform(waveform())),
+            ("heartbeat", Record::Heartbeat),
+        ];
+        for (enc_name, enc) in [("json", Encoding::Json), ("binary", Encoding::Binary)] {
+            for (name, rec) in &records {
+                let payload = encode(rec, enc);
+                for f in [256usize, DEFAULT_FRAME_SIZE as usize] {
+                    let meta = FrameMeta {
+                        frame_type: rec.frame_type(),
+                        encoding: enc,
+                        timestamp_ns: 1_700_000_000_000_000_000,
+                    };
+                    let mut slot = vec![0u8; f];
+                    frame::encode_slot(41, meta, &payload, &mut slot).expect("seed fits");
+                    out.push(("slot_bytes", format!("seed-{name}-{enc_name}-{f}"), slot));
+                }
+                match (rec, enc) {
+                    (Record::Vitals(_), Encoding::Json) => {
+                        out.push(("json_vitals", "seed-full".into(), payload.clone()))
+                    }
+                    (Record::Waveform(_), Encoding::Json) => {
+                        out.push(("json_waveform", "seed-ecg".into(), payload.clone()))
+                    }
+                    (Record::Vitals(_), Encoding::Binary) => {
+                        let mut b = vec![0u8];
+                        b.extend_from_slice(&payload);
+                        out.push(("binary_payloads", "seed-vitals".into(), b));
+                    }
+                    (Record::Waveform(_), Encoding::Binary) => {
+                        let mut b = vec![1u8];
+                        b.extend_from_slice(&payload);
+                        out.push(("binary_payloads", "seed-waveform".into(), b));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out.push((
+            "json_vitals",
+            "seed-minimal".into(),
+            br#"{"hr":0,"spo2":100,"rr":150}"#.to_vec(),
+        ));
+        out.push((
+            "json_vitals",
+            "seed-seed000".into(),
+            br#" {"hr":72, "spo2":98, "rr":14, "nibp_sys":120, "nibp_dia":80, "nibp_map":93, "temp":37.2, "pr":72, "extra":"ignored"} "#
+                .to_vec(),
+        ));
+        out.push((
+            "json_waveform",
+            "seed-resp".into(),
+            br#"{"ch":"resp","fs":25,"first":0,"samples":[-2147483648,2147483647,0]}"#.to_vec(),
+        ));
+        for (name, g) in [
+            ("default", Geometry::DEFAULT),
+            ("small", Geometry::new(64, 2).expect("valid")),
+        ] {
+            let h = RingHeader::new(g, 0x1234_5678_9abc, 1_700_000_000_000_000_000, 0);
+            out.push(("header_bytes", format!("seed-{name}"), h.as_bytes().to_vec()));
+        }
+        // slot_ops: any bytes are a scenario; a few deterministic pseudo-random ones.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for k in 0..4 {
+            let bytes = (0..512 << k)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 24) as u8
+                })
+                .collect();
+            out.push(("slot_ops", format!("seed-random-{k}"), bytes));
+        }
+        out
+    }
+}

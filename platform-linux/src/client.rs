@@ -1,0 +1,392 @@
+//! The reader's side of the handshake: connect, send a [`Hello`], receive the
+//! [`ControlMessage`] and the memfd, check the memfd, map it read-only, validate the header.
+//!
+//! Order of checks (each failure is a named [`HandshakeError`]; every received descriptor is
+//! closed on every failure path):
+//!
+//! 1. the reply is a whole, valid `ControlMessage` and its status is `Ok`;
+//! 2. exactly one descriptor arrived (`MSG_CTRUNC` or more than one: refused, all closed);
+//! 3. `F_GET_SEALS` includes SHRINK | GROW | FUTURE_WRITE | SEAL;
+//! 4. `fstat`: a regular file of exactly `ringBufferSize` bytes (= the geometry's length);
+//! 5. only then `mmap(PROT_READ, MAP_SHARED)`;
+//! 6. the ring header validates (magic, version, CRC, geometry, exact length) and matches the
+//!    reply's geometry and epoch.
+//!
+//! The socket is closed when this returns: the data path never touches it.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::fcntl::SealFlag;
+use nix::sys::socket::{self, MsgFlags};
+use vitalring_core::layout::{Geometry, HeaderError, RingHeader};
+use vitalring_core::region::Region;
+
+use crate::fdpass::recv_with_fds;
+use crate::map::RoMapping;
+use crate::ring::{fd_facts, seals, REQUIRED_SEALS};
+use crate::server::connect_stream;
+use crate::token::Token;
+use crate::wire::{ControlMessage, Hello, Status, WireError, CONTROL_SIZE};
+
+/// Why a reader could not attach to a producer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandshakeError {
+    /// The channel name is invalid.
+    InvalidChannel(String),
+    /// The socket path is longer than `sun_path` allows.
+    PathTooLong(PathBuf),
+    /// No socket file at the path (no producer started).
+    NoSocket(PathBuf),
+    /// A socket file exists but nobody listens (`ECONNREFUSED`: the producer died).
+    NotListening(PathBuf),
+    /// Permission denied connecting.
+    PermissionDenied(PathBuf),
+    /// Connecting, sending or receiving timed out.
+    Timeout,
+    /// The server closed the connection without a (complete) reply.
+    Closed {
+        /// Reply bytes received.
+        got: usize,
+    },
+    /// The reply is not a valid `ControlMessage`.
+    Reply(WireError),
+    /// The server refused us with this status.
+    Refused(Status),
+    /// A success reply without a descriptor.
+    NoFd,
+    /// More than one descriptor, or truncated ancillary data; all were closed.
+    TooManyFds(usize),
+    /// The descriptor is not a sealable regular file (not a memfd).
+    NotAMemfd,
+    /// The memfd lacks required seals.
+    NotSealed {
+        /// The seals found (`F_GET_SEALS` bits).
+        found: u32,
+    },
+    /// The memfd's size is not the announced ring size.
+    SizeMismatch {
+        /// `fstat` size.
+        actual: u64,
+        /// `ringBufferSize`.
+        expected: u64,
+    },
+    /// `mmap` failed.
+    Map(Errno),
+    /// The ring header is invalid.
+    Header(HeaderError),
+    /// The header is valid but describes another ring than the reply (geometry or epoch).
+    HeaderMismatch,
+    /// Another socket error.
+    Io(Errno),
+}
+
+impl HandshakeError {
+    /// True for errors that mean "no producer is there right now" (worth retrying later).
+    pub fn is_absent(&self) -> bool {
+        matches!(
+            self,
+            Self::NoSocket(_) | Self::NotListening(_) | Self::Timeout | Self::Closed { .. }
+        )
+    }
+}
+
+impl core::fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::InvalidChannel(c) => write!(f, "invalid channel name {c:?}"),
+            Self::PathTooLong(p) => write!(f, "socket path {} is too long", p.display()),
+            Self::NoSocket(p) => write!(f, "no producer socket at {}", p.display()),
+            Self::NotListening(p) => {
+                write!(
+                    f,
+                    "no producer is listening on {} (stale socket)",
+                    p.display()
+                )
+            }
+            Self::PermissionDenied(p) => {
+                write!(f, "permission denied connecting to {}", p.display())
+            }
+            Self::Timeout => write!(f, "handshake timed out"),
+            Self::Closed { got } => write!(
+                f,
+                "producer closed the connection after {got} of {CONTROL_SIZE} reply bytes"
+            ),
+            Self::Reply(w) => write!(f, "invalid reply from producer: {w}"),
+            Self::Refused(s) => write!(f, "producer refused the handshake: {s}"),
+            Self::NoFd => write!(f, "producer reply carried no memfd"),
+            Self::TooManyFds(n) => write!(
+                f,
+                "producer sent {n} descriptors (or truncated ancillary data); expected one"
+            ),
+            Self::NotAMemfd => write!(f, "received descriptor is not a memfd"),
+            Self::NotSealed { found } => write!(
+                f,
+                "memfd is not sealed (seals {found:#x}, need shrink|grow|future_write|seal)"
+            ),
+            Self::SizeMismatch { actual, expected } => write!(
+                f,
+                "memfd is {actual} bytes but the producer announced {expected}"
+            ),
+            Self::Map(e) => write!(f, "mapping the ring failed: {}", e.desc().to_lowercase()),
+            Self::Header(e) => write!(f, "invalid ring header: {e}"),
+            Self::HeaderMismatch => write!(f, "ring header does not match the handshake reply"),
+            Self::Io(e) => write!(f, "control socket error: {}", e.desc().to_lowercase()),
+        }
+    }
+}
+
+impl std::error::Error for HandshakeError {}
+
+/// Handshake tuning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// Timeout for connect, send and the reply (each).
+    pub timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A checked (sealed, right-sized) ring memfd and the reply it came with; not mapped yet.
+#[derive(Debug)]
+pub struct ReceivedRing {
+    fd: OwnedFd,
+    reply: ControlMessage,
+    geometry: Geometry,
+}
+
+/// A read-only mapping of a producer's ring whose header was validated against the reply.
+#[derive(Debug)]
+pub struct Attached {
+    mapping: RoMapping,
+    geometry: Geometry,
+    epoch: u64,
+}
+
+impl Attached {
+    /// The ring geometry.
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    /// The producer epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The mapping (a core [`Region`]).
+    pub fn mapping(&self) -> &RoMapping {
+        &self.mapping
+    }
+
+    /// Gives up the mapping (to hand it to a core `Reader`).
+    pub fn into_mapping(self) -> RoMapping {
+        self.mapping
+    }
+}
+
+fn map_connect_errno(e: Errno, path: &Path) -> HandshakeError {
+    match e {
+        Errno::ENOENT => HandshakeError::NoSocket(path.to_owned()),
+        Errno::ECONNREFUSED => HandshakeError::NotListening(path.to_owned()),
+        Errno::EACCES | Errno::EPERM => HandshakeError::PermissionDenied(path.to_owned()),
+        Errno::EAGAIN | Errno::ETIMEDOUT => HandshakeError::Timeout,
+        Errno::ENAMETOOLONG => HandshakeError::PathTooLong(path.to_owned()),
+        other => HandshakeError::Io(other),
+    }
+}
+
+/// Connects to `path`, asks for `channel`, and maps the ring read-only (all checks above).
+///
+/// # Errors
+/// [`HandshakeError`].
+pub fn connect(
+    path: &Path,
+    channel: &str,
+    token: Option<&Token>,
+) -> Result<Attached, HandshakeError> {
+    connect_with(path, channel, token, ConnectOptions::default())
+}
+
+/// [`connect`] with explicit options.
+///
+/// # Errors
+/// [`HandshakeError`].
+pub fn connect_with(
+    path: &Path,
+    channel: &str,
+    token: Option<&Token>,
+    options: ConnectOptions,
+) -> Result<Attached, HandshakeError> {
+    receive(path, channel, token, options)?.map()
+}
+
+/// Steps 1–4 of the handshake: the memfd is received and checked but not mapped.
+///
+/// # Errors
+/// [`HandshakeError`].
+pub fn receive(
+    path: &Path,
+    channel: &str,
+    token: Option<&Token>,
+    options: ConnectOptions,
+) -> Result<ReceivedRing, HandshakeError> {
+    let hello = Hello::new(channel, token.map(Token::as_bytes))
+        .map_err(|_| HandshakeError::InvalidChannel(channel.to_owned()))?;
+    let stream = connect_stream(path, options.timeout).map_err(|e| map_connect_errno(e, path))?;
+    let bytes = hello.to_bytes();
+    let mut off = 0;
+    while off < bytes.len() {
+        match socket::send(stream.as_raw_fd(), &bytes[off..], MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => off += n,
+            Err(Errno::EINTR) => {}
+            // The server may refuse before reading our Hello (uid check, busy) and close: its
+            // status is still in our receive queue, so read it instead of failing here.
+            Err(Errno::EPIPE | Errno::ECONNRESET) => break,
+            Err(Errno::EAGAIN) => return Err(HandshakeError::Timeout),
+            Err(e) => return Err(HandshakeError::Io(e)),
+        }
+    }
+    let (reply, fds, ctrunc) = read_reply(stream.as_fd())?;
+    drop(stream);
+    accept_reply(&reply, fds, ctrunc)
+}
+
+/// Reads one whole `ControlMessage` and every descriptor that comes with any part of it.
+fn read_reply(
+    sock: BorrowedFd<'_>,
+) -> Result<([u8; CONTROL_SIZE], Vec<OwnedFd>, bool), HandshakeError> {
+    let mut buf = [0u8; CONTROL_SIZE];
+    let mut got = 0;
+    let mut fds = Vec::new();
+    let mut ctrunc = false;
+    while got < CONTROL_SIZE {
+        match recv_with_fds(sock, &mut buf[got..]) {
+            Ok(r) => {
+                fds.extend(r.fds);
+                ctrunc |= r.ctrunc;
+                if r.bytes == 0 {
+                    return Err(HandshakeError::Closed { got });
+                }
+                got += r.bytes;
+            }
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => return Err(HandshakeError::Timeout),
+            Err(Errno::ECONNRESET) => return Err(HandshakeError::Closed { got }),
+            Err(e) => return Err(HandshakeError::Io(e)),
+        }
+    }
+    Ok((buf, fds, ctrunc))
+}
+
+/// Steps 1–4 on a reply already read: parse, status, descriptor count, seals, size. Public so
+/// tests and other transports can run the same checks; `fds` are closed unless one is kept.
+///
+/// # Errors
+/// [`HandshakeError`].
+pub fn accept_reply(
+    bytes: &[u8],
+    mut fds: Vec<OwnedFd>,
+    ctrunc: bool,
+) -> Result<ReceivedRing, HandshakeError> {
+    let reply = ControlMessage::parse(bytes).map_err(HandshakeError::Reply)?;
+    match reply.status() {
+        Status::Ok => {}
+        other => return Err(HandshakeError::Refused(other)),
+    }
+    if ctrunc || fds.len() > 1 {
+        return Err(HandshakeError::TooManyFds(fds.len().max(2)));
+    }
+    let fd = fds.pop().ok_or(HandshakeError::NoFd)?;
+    let geometry = reply
+        .geometry()
+        .ok_or(HandshakeError::Reply(WireError::Geometry(
+            vitalring_core::layout::GeometryError::FrameCount(reply.frame_count),
+        )))?;
+    check_ring_fd(fd.as_fd(), reply.ring_buffer_size)?;
+    Ok(ReceivedRing {
+        fd,
+        reply,
+        geometry,
+    })
+}
+
+/// Checks that `fd` is a memfd carrying [`REQUIRED_SEALS`] and exactly `size` bytes long.
+///
+/// # Errors
+/// [`HandshakeError::NotAMemfd`], [`HandshakeError::NotSealed`],
+/// [`HandshakeError::SizeMismatch`].
+pub fn check_ring_fd(fd: BorrowedFd<'_>, size: u64) -> Result<(), HandshakeError> {
+    let found = match seals(fd) {
+        Ok(s) => s,
+        Err(Errno::EINVAL) => return Err(HandshakeError::NotAMemfd),
+        Err(e) => return Err(HandshakeError::Io(e)),
+    };
+    if !found.contains(REQUIRED_SEALS) {
+        return Err(HandshakeError::NotSealed {
+            found: found.bits() as u32,
+        });
+    }
+    let facts = fd_facts(fd).map_err(HandshakeError::Io)?;
+    if !facts.regular {
+        return Err(HandshakeError::NotAMemfd);
+    }
+    if facts.size != size {
+        return Err(HandshakeError::SizeMismatch {
+            actual: facts.size,
+            expected: size,
+        });
+    }
+    Ok(())
+}
+
+impl ReceivedRing {
+    /// The checked memfd (for tests that try to misuse it).
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// The producer's reply.
+    pub fn reply(&self) -> &ControlMessage {
+        &self.reply
+    }
+
+    /// The announced geometry.
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    /// Maps the ring `PROT_READ`/`MAP_SHARED`, validates its header against the reply, and
+    /// closes the memfd (the mapping keeps the memory alive).
+    ///
+    /// # Errors
+    /// [`HandshakeError::Map`], [`HandshakeError::Header`], [`HandshakeError::HeaderMismatch`].
+    pub fn map(self) -> Result<Attached, HandshakeError> {
+        let len = self.geometry.region_len();
+        // The seal and size checks ran in `accept_reply` (the only constructor).
+        let mapping = RoMapping::map(self.fd.as_fd(), len).map_err(HandshakeError::Map)?;
+        let header: RingHeader = mapping.region().header_snapshot();
+        let geometry = header.validate(len).map_err(HandshakeError::Header)?;
+        if geometry != self.geometry || header.epoch != self.reply.epoch {
+            return Err(HandshakeError::HeaderMismatch);
+        }
+        Ok(Attached {
+            mapping,
+            geometry,
+            epoch: header.epoch,
+        })
+    }
+}
+
+/// Sealing check used by tests: whether `fd` carries every seal in `want`.
+pub fn has_seals(fd: BorrowedFd<'_>, want: SealFlag) -> bool {
+    seals(fd).is_ok_and(|s| s.contains(want))
+}

@@ -1,0 +1,319 @@
+//! [`SharedMemoryProducer`]: a sealed memfd ring, its single writer, and the control server
+//! that hands the memfd to readers.
+//!
+//! There is deliberately **no** background thread that keeps the heartbeat alive: the writing
+//! loop refreshes it (every commit does, and [`SharedMemoryProducer::heartbeat_if_due`] does
+//! when idle). A writer that hangs therefore looks stalled to every reader, even though its
+//! control server thread may still be answering handshakes.
+
+use std::ffi::CString;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use vitalring_core::frame::{FrameMeta, WriteError};
+use vitalring_core::layout::{Encoding, Geometry};
+use vitalring_core::payload::Record;
+use vitalring_core::region::{Region, RegionError, RegionRef};
+use vitalring_core::slot::Writer;
+
+use crate::clock;
+use crate::map::RwMapping;
+use crate::paths::{default_socket_path, ensure_private_dir, DirError};
+use crate::ring::{create_sealed_ring, random_epoch, RingError};
+use crate::server::{ControlServer, ListenError, LogFn, RingOffer, ServerConfig, ServerStats};
+use crate::token::Token;
+use crate::wire::valid_channel;
+
+/// Idle heartbeat period of [`SharedMemoryProducer::heartbeat_if_due`] (the wire format asks for
+/// at least every 50 ms; readers declare a stall after 250 ms).
+pub const HEARTBEAT_PERIOD: Duration = Duration::from_millis(20);
+
+/// How a producer is set up.
+#[derive(Clone)]
+pub struct ProducerConfig {
+    /// Channel name (also the default socket file name).
+    pub channel: String,
+    /// Socket path; `None` for the default (`$XDG_RUNTIME_DIR/vitalring/<channel>.sock`).
+    pub socket_path: Option<PathBuf>,
+    /// Ring geometry.
+    pub geometry: Geometry,
+    /// Require this token from readers.
+    pub token: Option<Token>,
+    /// Peer uids allowed besides our own.
+    pub allowed_uids: Vec<u32>,
+    /// Deadline for a client's Hello.
+    pub handshake_timeout: Duration,
+    /// Concurrent handshakes.
+    pub max_pending: usize,
+    /// Server event sink (`None`: refusals to stderr).
+    pub log: Option<LogFn>,
+    /// Fixed epoch (tests); `None` draws a random one.
+    pub epoch: Option<u64>,
+}
+
+impl core::fmt::Debug for ProducerConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ProducerConfig")
+            .field("channel", &self.channel)
+            .field("socket_path", &self.socket_path)
+            .field("geometry", &self.geometry)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("allowed_uids", &self.allowed_uids)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("max_pending", &self.max_pending)
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProducerConfig {
+    /// Defaults for `channel`: default socket path and geometry, no token, same uid only.
+    pub fn new(channel: &str) -> Self {
+        Self {
+            channel: channel.to_owned(),
+            socket_path: None,
+            geometry: Geometry::DEFAULT,
+            token: None,
+            allowed_uids: Vec::new(),
+            handshake_timeout: Duration::from_secs(1),
+            max_pending: 16,
+            log: None,
+            epoch: None,
+        }
+    }
+}
+
+/// Why a producer could not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProducerError {
+    /// The channel name is invalid.
+    InvalidChannel(String),
+    /// The default socket directory is unusable.
+    Dir(DirError),
+    /// The ring could not be created.
+    Ring(RingError),
+    /// The control socket could not be set up.
+    Listen(ListenError),
+}
+
+impl core::fmt::Display for ProducerError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::InvalidChannel(c) => write!(f, "invalid channel name {c:?}"),
+            Self::Dir(e) => write!(f, "{e}"),
+            Self::Ring(e) => write!(f, "{e}"),
+            Self::Listen(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ProducerError {}
+
+/// A producer: owns the ring's writer and (unless created with
+/// [`SharedMemoryProducer::without_server`]) the control server.
+pub struct SharedMemoryProducer {
+    writer: Writer<RwMapping>,
+    fd: Arc<OwnedFd>,
+    server: Option<ControlServer>,
+    last_beat_ns: u64,
+    last_beat_ms: u64,
+}
+
+impl core::fmt::Debug for SharedMemoryProducer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SharedMemoryProducer")
+            .field("epoch", &self.writer.epoch())
+            .field("geometry", &self.writer.geometry())
+            .field("published", &self.writer.published())
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Short name for [`SharedMemoryProducer`].
+pub type Producer = SharedMemoryProducer;
+
+impl SharedMemoryProducer {
+    /// Creates the sealed ring and starts serving it on the control socket.
+    ///
+    /// # Errors
+    /// [`ProducerError`].
+    pub fn create(config: ProducerConfig) -> Result<Self, ProducerError> {
+        if !valid_channel(&config.channel) {
+            return Err(ProducerError::InvalidChannel(config.channel));
+        }
+        let path = match &config.socket_path {
+            Some(p) => p.clone(),
+            None => {
+                let p = default_socket_path(&config.channel).map_err(ProducerError::Dir)?;
+                if let Some(dir) = p.parent() {
+                    ensure_private_dir(dir).map_err(ProducerError::Dir)?;
+                }
+                p
+            }
+        };
+        let epoch = config
+            .epoch
+            .filter(|e| *e != 0)
+            .unwrap_or_else(random_epoch);
+        let mut producer = Self::without_server(&config.channel, config.geometry, epoch)?;
+        let server = ControlServer::start(
+            ServerConfig {
+                path,
+                channel: config.channel,
+                token: config.token,
+                allowed_uids: config.allowed_uids,
+                handshake_timeout: config.handshake_timeout,
+                max_pending: config.max_pending,
+                log: config.log,
+            },
+            RingOffer {
+                fd: Arc::clone(&producer.fd),
+                geometry: config.geometry,
+                epoch,
+            },
+        )
+        .map_err(ProducerError::Listen)?;
+        producer.server = Some(server);
+        Ok(producer)
+    }
+
+    /// A sealed ring with no control socket (in-process readers, benchmarks, tests).
+    ///
+    /// # Errors
+    /// [`ProducerError::Ring`].
+    pub fn without_server(
+        channel: &str,
+        geometry: Geometry,
+        epoch: u64,
+    ) -> Result<Self, ProducerError> {
+        let name = CString::new(format!("vitalring:{channel}"))
+            .unwrap_or_else(|_| CString::from(c"vitalring"));
+        let epoch = if epoch == 0 { random_epoch() } else { epoch };
+        let (fd, writer) =
+            create_sealed_ring(&name, geometry, epoch).map_err(ProducerError::Ring)?;
+        Ok(Self {
+            writer,
+            fd: Arc::new(fd),
+            server: None,
+            last_beat_ns: clock::monotonic_ns(),
+            last_beat_ms: clock::wall_ms(),
+        })
+    }
+
+    /// The sealed memfd (to pass to an in-process reader, e.g. with
+    /// [`crate::client::check_ring_fd`] and a read-only mapping).
+    pub fn memfd(&self) -> &Arc<OwnedFd> {
+        &self.fd
+    }
+
+    /// The producer epoch.
+    pub fn epoch(&self) -> u64 {
+        self.writer.epoch()
+    }
+
+    /// The ring geometry.
+    pub fn geometry(&self) -> Geometry {
+        self.writer.geometry()
+    }
+
+    /// Frames published so far (the next frame's index).
+    pub fn published(&self) -> u64 {
+        self.writer.published()
+    }
+
+    /// The control socket path, if serving.
+    pub fn socket_path(&self) -> Option<&Path> {
+        self.server.as_ref().map(ControlServer::path)
+    }
+
+    /// Control-server counts (zero without a server).
+    pub fn server_stats(&self) -> ServerStats {
+        self.server
+            .as_ref()
+            .map(ControlServer::stats)
+            .unwrap_or_default()
+    }
+
+    /// The next heartbeat value: the wall clock in ms, never below the last value stored.
+    fn beat_value(&mut self, strictly_greater: bool) -> u64 {
+        let now = clock::wall_ms();
+        let floor = if strictly_greater {
+            self.last_beat_ms + 1
+        } else {
+            self.last_beat_ms
+        };
+        self.last_beat_ms = now.max(floor);
+        self.last_beat_ns = clock::monotonic_ns();
+        self.last_beat_ms
+    }
+
+    /// Encodes and publishes a record stamped `timestamp_ns`; returns its ring index.
+    ///
+    /// # Errors
+    /// [`WriteError`] (invalid record, payload too large).
+    pub fn publish_record(
+        &mut self,
+        record: &Record,
+        encoding: Encoding,
+        timestamp_ns: u64,
+    ) -> Result<u64, WriteError> {
+        let now = self.beat_value(false);
+        self.writer
+            .publish_record(record, encoding, timestamp_ns, now)
+    }
+
+    /// Publishes a raw payload (no encoding or validation of the payload; readers still check
+    /// everything). Returns its ring index.
+    ///
+    /// # Errors
+    /// [`WriteError::PayloadTooLarge`].
+    pub fn publish_raw(&mut self, meta: FrameMeta, payload: &[u8]) -> Result<u64, WriteError> {
+        let now = self.beat_value(false);
+        self.writer.publish(meta, payload, now)
+    }
+
+    /// Publishes an empty heartbeat frame (type 3).
+    ///
+    /// # Errors
+    /// None in practice.
+    pub fn publish_heartbeat(&mut self) -> Result<u64, WriteError> {
+        let now = self.beat_value(true);
+        self.writer.publish_heartbeat(clock::wall_ns(), now)
+    }
+
+    /// Refreshes `heartbeatTimestamp` if at least [`HEARTBEAT_PERIOD`] passed since the last
+    /// refresh or commit; returns whether it did. Call it from the writing loop.
+    pub fn heartbeat_if_due(&mut self) -> bool {
+        let now = clock::monotonic_ns();
+        if now.saturating_sub(self.last_beat_ns) < HEARTBEAT_PERIOD.as_nanos() as u64 {
+            return false;
+        }
+        let v = self.beat_value(true);
+        self.writer.heartbeat(v);
+        true
+    }
+
+    /// The writable view of the ring (fault injection, diagnostics).
+    pub fn region(&self) -> RegionRef<'_> {
+        self.writer.region().region()
+    }
+
+    /// **Test/fault hook** (the simulator's `corrupt` scenario): flips bit `bit` (counted from
+    /// bit 0 of byte 0 of the slot, `0 .. 8 * frameSizeBytes`) of the slot that holds ring index
+    /// `index`. Readers that read the frame afterwards must reject it (CRC) — or drop it, if the
+    /// flipped bit is in the `commit` word (bits 32..64).
+    ///
+    /// # Errors
+    /// [`RegionError::OutOfBounds`] for a bit outside the slot.
+    pub fn corrupt_frame(&self, index: u64, bit: usize) -> Result<(), RegionError> {
+        let g = self.writer.geometry();
+        if bit >= g.frame_size() as usize * 8 {
+            return Err(RegionError::OutOfBounds);
+        }
+        self.region()
+            .flip_bit(g.slot_offset(index) + bit / 8, (bit % 8) as u8)
+    }
+}

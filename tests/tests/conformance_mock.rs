@@ -1,0 +1,3 @@
+//! The conformance suite against the in-process mock platform.
+
+vitalring_tests::conformance_tests!(vitalring_tests::conformance::MockPlatform);
