@@ -12,8 +12,12 @@ use crate::BenchError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
-    /// The project's own ring over a memfd (hook: see [`crate::transport::vitalring`]).
+    /// The project's own ring over a memfd ([`crate::transport::vitalring`]), default backoff
+    /// (sleeps of at most 50 µs).
     Vitalring,
+    /// The same ring with a low-power backoff (sleeps of up to 1 ms): less CPU, more latency.
+    #[serde(rename = "vitalring-lp")]
+    VitalringLp,
     /// iceoryx2 publish-subscribe (needs the `iceoryx2` cargo feature).
     Iceoryx2,
     /// A connected `AF_UNIX`/`SOCK_SEQPACKET` socket pair (baseline).
@@ -22,7 +26,12 @@ pub enum Transport {
 
 impl Transport {
     /// Every transport, in report order.
-    pub const ALL: [Transport; 3] = [Transport::Vitalring, Transport::Iceoryx2, Transport::Uds];
+    pub const ALL: [Transport; 4] = [
+        Transport::Vitalring,
+        Transport::VitalringLp,
+        Transport::Iceoryx2,
+        Transport::Uds,
+    ];
 
     /// The transports this build can run (iceoryx2 only with the `iceoryx2` feature). The
     /// vitalring hook is always listed: until it is implemented its runs report `unsupported`.
@@ -37,6 +46,7 @@ impl Transport {
     pub fn name(self) -> &'static str {
         match self {
             Transport::Vitalring => "vitalring",
+            Transport::VitalringLp => "vitalring-lp",
             Transport::Iceoryx2 => "iceoryx2",
             Transport::Uds => "uds",
         }
@@ -54,10 +64,11 @@ impl FromStr for Transport {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "vitalring" | "ring" => Ok(Transport::Vitalring),
+            "vitalring-lp" | "ring-lp" => Ok(Transport::VitalringLp),
             "iceoryx2" | "iox2" => Ok(Transport::Iceoryx2),
             "uds" | "unix" | "seqpacket" => Ok(Transport::Uds),
             other => Err(BenchError::Usage(format!(
-                "unknown transport {other:?} (expected vitalring, iceoryx2 or uds)"
+                "unknown transport {other:?} (expected vitalring, vitalring-lp, iceoryx2 or uds)"
             ))),
         }
     }

@@ -293,6 +293,9 @@ fn run_peer(spec: PeerSpec) -> Result<(), BenchError> {
     match spec.transport {
         Transport::Uds => run_role::<transport::uds::Uds>(&spec, &ctx, pinned),
         Transport::Vitalring => run_role::<transport::vitalring::Vitalring>(&spec, &ctx, pinned),
+        Transport::VitalringLp => {
+            run_role::<transport::vitalring::VitalringLowPower>(&spec, &ctx, pinned)
+        }
         #[cfg(feature = "iceoryx2")]
         Transport::Iceoryx2 => run_role::<transport::iceoryx2::Iceoryx2>(&spec, &ctx, pinned),
         #[cfg(not(feature = "iceoryx2"))]

@@ -297,7 +297,7 @@ impl fmt::Display for Report {
             writeln!(f, "One-way latency (µs)")?;
             writeln!(
                 f,
-                "{:<10} {:>5} {:<8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6} {:>9}",
+                "{:<12} {:>5} {:<8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6} {:>9}",
                 "transport",
                 "size",
                 "mode",
@@ -310,7 +310,7 @@ impl fmt::Display for Report {
                 "rdr cpu%"
             )?;
             for r in lat {
-                let lead = format!("{:<10} {:>5} {:<8}", r.transport, r.size, r.mode);
+                let lead = format!("{:<12} {:>5} {:<8}", r.transport, r.size, r.mode);
                 match (&r.status, &r.latency) {
                     (Status::Ok, Some(l)) => writeln!(
                         f,
@@ -342,7 +342,7 @@ impl fmt::Display for Report {
             )?;
             writeln!(
                 f,
-                "{:<10} {:>5} {:>11} {:>11} {:>11} {:>11} {:>11} {:>10} {:>9}",
+                "{:<12} {:>5} {:>11} {:>11} {:>11} {:>11} {:>11} {:>10} {:>9}",
                 "transport",
                 "size",
                 "frames/s",
@@ -354,7 +354,7 @@ impl fmt::Display for Report {
                 "rdr cpu%"
             )?;
             for r in tp {
-                let lead = format!("{:<10} {:>5}", r.transport, r.size);
+                let lead = format!("{:<12} {:>5}", r.transport, r.size);
                 match (&r.status, &r.throughput) {
                     (Status::Ok, Some(t)) => writeln!(
                         f,
@@ -387,11 +387,11 @@ impl fmt::Display for Report {
             )?;
             writeln!(
                 f,
-                "{:<10} {:>5} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6}",
+                "{:<12} {:>5} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6}",
                 "transport", "size", "cpu %", "p50 µs", "p99 µs", "max µs", "frames", "lost"
             )?;
             for r in cpu {
-                let lead = format!("{:<10} {:>5}", r.transport, r.size);
+                let lead = format!("{:<12} {:>5}", r.transport, r.size);
                 match (&r.status, &r.cpu) {
                     (Status::Ok, Some(c)) => {
                         let (p50, p99, max) = r

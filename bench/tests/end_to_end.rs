@@ -142,15 +142,23 @@ fn uds_runs_end_to_end_and_json_has_expected_keys() {
 }
 
 #[test]
-fn unimplemented_transports_are_reported_not_fatal() {
-    let mut transports = vec![Transport::Vitalring];
-    if !cfg!(feature = "iceoryx2") {
-        transports.push(Transport::Iceoryx2);
-    }
-    let n = transports.len();
-    let opts = tiny(transports, vec![64, 256], None);
+fn vitalring_runs_end_to_end_through_the_real_handshake() {
+    let opts = tiny(vec![Transport::Vitalring, Transport::VitalringLp], vec![64, 4096], None);
     let report = run(&opts).expect("benchmark runs");
-    assert_eq!(report.runs.len(), n * 2 * Scenario::ALL.len());
+    assert_eq!(report.runs.len(), 2 * 2 * Scenario::ALL.len());
+    for r in &report.runs {
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        assert_eq!(r.corrupt, 0, "{r:?}");
+        assert!(r.received > 0, "{r:?}");
+    }
+}
+
+#[cfg(not(feature = "iceoryx2"))]
+#[test]
+fn unavailable_transports_are_reported_not_fatal() {
+    let opts = tiny(vec![Transport::Iceoryx2], vec![64, 256], None);
+    let report = run(&opts).expect("benchmark runs");
+    assert_eq!(report.runs.len(), 2 * Scenario::ALL.len());
     for r in &report.runs {
         assert_eq!(r.status, Status::Unsupported, "{r:?}");
         assert!(r.error.as_deref().is_some_and(|e| !e.is_empty()));

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use nix::fcntl::SealFlag;
 use vitalring_core::frame::FrameMeta;
@@ -13,11 +14,11 @@ use vitalring_core::source::{SensorDataSource, SensorEvent};
 use vitalring_core::{Encoding, FrameType, Geometry, Record};
 use vitalring_linux::client::ConnectOptions;
 use vitalring_linux::{
-    HandshakeError, ListenError, ProducerConfig, ProducerError, SharedMemoryProducer,
+    HandshakeError, ListenError, Polling, ProducerConfig, ProducerError, SharedMemoryProducer,
     SharedMemorySensorDataSource, SourceConfig, Token,
 };
 
-use crate::args::Endpoint;
+use crate::args::{Endpoint, PollingArgs};
 use crate::error::{CliError, CliResult};
 
 /// `$XDG_RUNTIME_DIR/vitalring/<channel>.sock`, else `/tmp/vitalring-<uid>/<channel>.sock`
@@ -36,7 +37,7 @@ pub fn socket_path(e: &Endpoint) -> PathBuf {
         .unwrap_or_else(|| default_socket_path(&e.channel))
 }
 
-/// A data source the monitor drives (any `SensorDataSource`).
+/// A data source the monitor drives.
 pub trait Source {
     /// Connects.
     ///
@@ -45,8 +46,9 @@ pub trait Source {
     fn start(&mut self) -> Result<(), String>;
     /// Disconnects.
     fn stop(&mut self);
-    /// Hands every ready event to `sink`; returns how many.
-    fn poll_events(&mut self, sink: &mut dyn FnMut(SensorEvent)) -> usize;
+    /// Waits up to `wait` for the first event, then hands it and the events ready after it (at
+    /// most [`POLL_BATCH`]) to `sink`; returns how many.
+    fn poll_events(&mut self, sink: &mut dyn FnMut(SensorEvent), wait: Duration) -> usize;
 }
 
 fn token(endpoint: &Endpoint) -> CliResult<Option<Token>> {
@@ -65,9 +67,15 @@ fn token(endpoint: &Endpoint) -> CliResult<Option<Token>> {
 ///
 /// # Errors
 /// Bad token file.
-pub fn open_source(endpoint: &Endpoint) -> CliResult<Box<dyn Source>> {
+pub fn open_source(endpoint: &Endpoint, polling: &PollingArgs) -> CliResult<Box<dyn Source>> {
     let mut config = SourceConfig::new(socket_path(endpoint), &endpoint.channel);
     config.token = token(endpoint)?;
+    config.polling = if polling.busy_poll {
+        Polling::BusyPoll
+    } else {
+        Polling::Backoff
+    };
+    config.max_sleep_us = polling.max_sleep_us;
     Ok(Box::new(LinuxSource(SharedMemorySensorDataSource::new(
         config,
     ))))
@@ -77,9 +85,10 @@ pub fn open_source(endpoint: &Endpoint) -> CliResult<Box<dyn Source>> {
 /// write its status line, or stop) even while the source produces events without pause.
 pub const POLL_BATCH: usize = 512;
 
-/// The Linux source, drained in bounded batches: its own `poll_events` drains the channel
-/// until it is empty, which never happens while a burst keeps producing drop events as fast
-/// as they are consumed.
+/// The Linux source, drained from its event channel: blocking on the channel wakes the
+/// monitor as soon as the polling thread sends an event (no second polling stage), and
+/// bounded batches hand control back even while a burst keeps producing events as fast as
+/// they are consumed (the source's own `poll_events` drains until the channel is empty).
 struct LinuxSource(SharedMemorySensorDataSource);
 
 impl Source for LinuxSource {
@@ -89,9 +98,13 @@ impl Source for LinuxSource {
     fn stop(&mut self) {
         SensorDataSource::stop(&mut self.0);
     }
-    fn poll_events(&mut self, sink: &mut dyn FnMut(SensorEvent)) -> usize {
+    fn poll_events(&mut self, sink: &mut dyn FnMut(SensorEvent), wait: Duration) -> usize {
         let rx = self.0.receiver();
-        let mut n = 0;
+        let Ok(first) = rx.recv_timeout(wait) else {
+            return 0;
+        };
+        sink(first);
+        let mut n = 1;
         while n < POLL_BATCH {
             match rx.try_recv() {
                 Ok(ev) => {

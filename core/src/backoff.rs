@@ -13,8 +13,10 @@ use crate::slot::{Poll, Reader};
 pub const SPIN_STEPS: u32 = 64;
 /// Yields before the first sleep.
 pub const YIELD_STEPS: u32 = 16;
-/// Longest sleep, µs (DESIGN §5: sleeps of at most 50 µs).
+/// Longest sleep of the default schedule, µs (DESIGN §5: sleeps of at most 50 µs).
 pub const MAX_SLEEP_US: u32 = 50;
+/// First sleep, µs; each further empty poll doubles it up to the schedule's maximum.
+pub const FIRST_SLEEP_US: u32 = 5;
 
 /// What to do after an empty poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,16 +31,45 @@ pub enum Action {
 }
 
 /// The backoff schedule; [`Backoff::reset`] after every non-empty poll.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+///
+/// The default caps sleeps at [`MAX_SLEEP_US`] (50 µs), which keeps the added latency of an
+/// idle reader under ~100 µs but costs one wake-up per ~50–100 µs. A reader that must save CPU
+/// more than latency (a recorder, a battery-powered device) raises the cap with
+/// [`Backoff::with_max_sleep_us`]: each wake-up costs roughly the same CPU time, so CPU use
+/// falls in proportion to the cap while worst-case latency grows by the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Backoff {
     empties: u32,
+    max_sleep_us: u32,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Backoff {
-    /// A fresh schedule.
+    /// A fresh schedule with the default 50 µs cap.
     pub const fn new() -> Self {
-        Self { empties: 0 }
+        Self {
+            empties: 0,
+            max_sleep_us: MAX_SLEEP_US,
+        }
+    }
+
+    /// A fresh schedule whose sleeps grow up to `max_sleep_us` (at least 1 µs).
+    pub const fn with_max_sleep_us(max_sleep_us: u32) -> Self {
+        Self {
+            empties: 0,
+            max_sleep_us: if max_sleep_us == 0 { 1 } else { max_sleep_us },
+        }
+    }
+
+    /// The longest sleep this schedule asks for, µs.
+    pub const fn max_sleep_us(&self) -> u32 {
+        self.max_sleep_us
     }
 
     /// Back to spinning.
@@ -55,9 +86,9 @@ impl Backoff {
         } else if n < SPIN_STEPS + YIELD_STEPS {
             Action::Yield
         } else {
-            // 5, 10, 20, 40, 50, 50, ... µs
-            let k = (n - SPIN_STEPS - YIELD_STEPS).min(4);
-            Action::Sleep((5u32 << k).min(MAX_SLEEP_US))
+            // 5, 10, 20, 40, ... µs, capped (50 by default: 5, 10, 20, 40, 50, 50, ...)
+            let k = (n - SPIN_STEPS - YIELD_STEPS).min(20);
+            Action::Sleep(FIRST_SLEEP_US.saturating_mul(1 << k).min(self.max_sleep_us))
         }
     }
 }
@@ -110,5 +141,17 @@ mod tests {
         assert_eq!(actions[99], Action::Sleep(50));
         b.reset();
         assert_eq!(b.next_action(), Action::Spin);
+    }
+
+    #[test]
+    fn a_raised_cap_doubles_up_to_it() {
+        let mut b = Backoff::with_max_sleep_us(1000);
+        let sleeps: [Action; 100] = core::array::from_fn(|_| b.next_action());
+        assert_eq!(
+            sleeps[80..89],
+            [5, 10, 20, 40, 80, 160, 320, 640, 1000].map(Action::Sleep)
+        );
+        assert_eq!(sleeps[99], Action::Sleep(1000));
+        assert_eq!(Backoff::with_max_sleep_us(0).max_sleep_us(), 1);
     }
 }

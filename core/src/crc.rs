@@ -23,22 +23,15 @@ pub fn checksum(bytes: &[u8]) -> u32 {
     CRC32.checksum(bytes)
 }
 
-/// `a * b mod P` over GF(2), both in the reflected representation.
+/// `a * b mod P` over GF(2), both in the reflected representation (branch-free: 32 rounds).
 const fn mul_mod_p(a: u32, mut b: u32) -> u32 {
-    let mut m: u32 = 1 << 31;
     let mut p: u32 = 0;
-    loop {
-        if a & m != 0 {
-            p ^= b;
-            if a & (m - 1) == 0 {
-                break;
-            }
-        }
-        m >>= 1;
-        b = if b & 1 != 0 { (b >> 1) ^ POLY } else { b >> 1 };
-        if m == 0 {
-            break;
-        }
+    let mut i = 0;
+    while i < 32 {
+        // Bit 31 - i of `a` is the coefficient of x^i.
+        p ^= b & 0u32.wrapping_sub((a >> (31 - i)) & 1);
+        b = (b >> 1) ^ (POLY & 0u32.wrapping_sub(b & 1));
+        i += 1;
     }
     p
 }

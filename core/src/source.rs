@@ -44,8 +44,11 @@ pub enum SensorErrorKind {
     Stalled,
     /// A frame failed its CRC.
     Crc,
-    /// Frames were lost (lapped or overwritten while read).
+    /// Frames were lost in the ring (lapped or overwritten while read).
     Dropped,
+    /// Frames were read and valid, but their events were lost because the consumer did not
+    /// take them fast enough (a data source's bounded event queue overflowed).
+    EventsLost,
     /// A frame's values were out of physiological range.
     InvalidValue,
     /// A frame's payload was malformed.
@@ -65,6 +68,7 @@ impl SensorErrorKind {
             Self::Stalled => "stalled",
             Self::Crc => "crc",
             Self::Dropped => "dropped",
+            Self::EventsLost => "events_lost",
             Self::InvalidValue => "invalid_value",
             Self::MalformedPayload => "malformed_payload",
             Self::InvalidFrame => "invalid_frame",

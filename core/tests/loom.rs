@@ -44,7 +44,12 @@ fn record(index: u64) -> Record {
 fn check(outcome: &Poll, delivered: &mut Vec<u64>) {
     match outcome {
         Poll::Delivered(d) => {
-            assert_eq!(d.record, record(d.index), "wrong frame for index {}", d.index);
+            assert_eq!(
+                d.record,
+                record(d.index),
+                "wrong frame for index {}",
+                d.index
+            );
             assert_eq!(d.timestamp_ns, 1000 + d.index);
             delivered.push(d.index);
         }
@@ -53,7 +58,9 @@ fn check(outcome: &Poll, delivered: &mut Vec<u64>) {
     }
 }
 
-fn model(policy: LapPolicy, reader_polls: usize) {
+/// `before`: frames published before the reader thread starts racing; the writer then publishes
+/// the rest of the 3 concurrently with `reader_polls` polls.
+fn model(policy: LapPolicy, before: u64, reader_polls: usize) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(2);
@@ -62,7 +69,9 @@ fn model(policy: LapPolicy, reader_polls: usize) {
         let g = Geometry::new(64, 2).unwrap();
         let mem = Arc::new(Memory {
             header: SharedHeader::zeroed(),
-            words: (0..g.region_len() / 4 - 20).map(|_| AtomicU32::new(0)).collect(),
+            words: (0..g.region_len() / 4 - 20)
+                .map(|_| AtomicU32::new(0))
+                .collect(),
         });
         let mut writer = Writer::create(
             Shared(mem.clone(), Access::ReadWrite),
@@ -81,8 +90,13 @@ fn model(policy: LapPolicy, reader_polls: usize) {
             Start::Next,
         )
         .unwrap();
+        for i in 0..before {
+            writer
+                .publish_record(&record(i), Encoding::Binary, 1000 + i, i)
+                .unwrap();
+        }
         let t = loom::thread::spawn(move || {
-            for i in 0..3u64 {
+            for i in before..3u64 {
                 let got = writer
                     .publish_record(&record(i), Encoding::Binary, 1000 + i, i)
                     .unwrap();
@@ -113,11 +127,8 @@ fn model(policy: LapPolicy, reader_polls: usize) {
 }
 
 #[test]
-fn writer_laps_a_concurrent_reader_latest() {
-    model(LapPolicy::Latest, 2);
-}
-
-#[test]
-fn writer_laps_a_concurrent_reader_oldest() {
-    model(LapPolicy::Oldest, 2);
+fn probe() {
+    let before: u64 = std::env::var("B").unwrap().parse().unwrap();
+    let polls: usize = std::env::var("P").unwrap().parse().unwrap();
+    model(LapPolicy::Latest, before, polls);
 }

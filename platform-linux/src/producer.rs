@@ -237,15 +237,19 @@ impl SharedMemoryProducer {
             .unwrap_or_default()
     }
 
-    /// The next heartbeat value: the wall clock in ms, never below the last value stored.
-    fn beat_value(&mut self, strictly_greater: bool) -> u64 {
+    /// The next heartbeat value: the wall clock in ms. When `must_move` and the clock still
+    /// reads the last stored value (same millisecond, or a clock stepped back onto it), the
+    /// value is nudged by 1 ms so readers see movement. The nudge never accumulates: the next
+    /// call starts again from the wall clock, so a burst of heartbeats cannot push the value
+    /// into the future, and a wall clock stepped backwards is followed at once (the watchdog
+    /// only looks for change, never for order).
+    fn beat_value(&mut self, must_move: bool) -> u64 {
         let now = clock::wall_ms();
-        let floor = if strictly_greater {
-            self.last_beat_ms + 1
+        self.last_beat_ms = if must_move && now == self.last_beat_ms {
+            now.wrapping_add(1)
         } else {
-            self.last_beat_ms
+            now
         };
-        self.last_beat_ms = now.max(floor);
         self.last_beat_ns = clock::monotonic_ns();
         self.last_beat_ms
     }

@@ -8,9 +8,8 @@
 //!   [`Polling::BusyPoll`].
 //! - **Events** go to a callback (called on the polling thread) or to a bounded, preallocated
 //!   channel ([`SharedMemorySensorDataSource::receiver`] / `poll_events`). If the consumer
-//!   falls behind, events are counted as lost and reported as one `Dropped` error (with
-//!   `index: None`) as soon as there is room again — the queue never grows and never loses
-//!   silently.
+//!   falls behind, events are counted as lost and reported as one `EventsLost` error with the
+//!   count as soon as there is room again — the queue never grows and never loses silently.
 //! - **Drops** in the ring are aggregated: consecutive dropped indices become one `Dropped`
 //!   error with `index: Some(first)` and the count. Every rejected frame is one error with the
 //!   kind from [`SensorErrorKind::of_rejection`].
@@ -58,7 +57,7 @@ pub const BATCH: usize = 64;
 /// How the polling thread waits when the ring is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Polling {
-    /// Spin, then yield, then sleep at most 50 µs (CPU-friendly).
+    /// Spin, then yield, then sleep at most [`SourceConfig::max_sleep_us`] (50 µs by default).
     #[default]
     Backoff,
     /// Spin without sleeping (lowest latency, one busy core).
@@ -80,6 +79,9 @@ pub struct SourceConfig {
     pub start: Start,
     /// Backoff or busy-poll.
     pub polling: Polling,
+    /// Longest backoff sleep, µs (default 50, DESIGN §5). Raising it trades latency for CPU:
+    /// each idle wake-up costs about the same CPU time (see docs/benchmarks.md).
+    pub max_sleep_us: u32,
     /// Heartbeat stall timeout (reader monotonic time), default 250 ms.
     pub stall_timeout: Duration,
     /// Handshake retry period while stalled, default 150 ms.
@@ -101,6 +103,7 @@ impl core::fmt::Debug for SourceConfig {
             .field("lap_policy", &self.lap_policy)
             .field("start", &self.start)
             .field("polling", &self.polling)
+            .field("max_sleep_us", &self.max_sleep_us)
             .field("stall_timeout", &self.stall_timeout)
             .field("reconnect_interval", &self.reconnect_interval)
             .field("header_check_interval", &self.header_check_interval)
@@ -120,6 +123,7 @@ impl SourceConfig {
             lap_policy: LapPolicy::Latest,
             start: Start::Next,
             polling: Polling::Backoff,
+            max_sleep_us: vitalring_core::backoff::MAX_SLEEP_US,
             stall_timeout: Duration::from_millis(250),
             reconnect_interval: Duration::from_millis(150),
             header_check_interval: Duration::from_millis(100),
@@ -264,7 +268,7 @@ impl Emitter {
             return;
         }
         if self.lost > 0 {
-            let mut report = SensorError::new(SensorErrorKind::Dropped);
+            let mut report = SensorError::new(SensorErrorKind::EventsLost);
             report.count = self.lost;
             match self.tx.try_send(SensorEvent::Error(report)) {
                 Ok(()) => self.lost = 0,
@@ -497,9 +501,13 @@ impl SensorDataSource for SharedMemorySensorDataSource {
         }
     }
 
+    /// Hands over at most one channel's worth (`event_capacity`) of events, so a producer in
+    /// a burst cannot keep the caller here forever.
     fn poll_events(&mut self, sink: &mut dyn FnMut(SensorEvent)) -> usize {
         let mut n = 0;
-        while let Ok(ev) = self.rx.try_recv() {
+        let max = self.config.event_capacity.max(1);
+        while n < max {
+            let Ok(ev) = self.rx.try_recv() else { break };
             sink(ev);
             n += 1;
         }
@@ -545,7 +553,7 @@ impl Worker {
         let header_ns = ns(self.config.header_check_interval).max(1);
         let mut now = monotonic_ns();
         let mut watchdog = Watchdog::new(stall_ns, self.reader.heartbeat_ms(), now);
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::with_max_sleep_us(self.config.max_sleep_us);
         let mut pending: Option<PendingDrop> = None;
         let mut last_watch = now;
         let mut last_header = now;

@@ -284,8 +284,8 @@ mod tests {
     use crate::MockRegion;
     use vitalring_core::frame::{SlotError, SlotView};
     use vitalring_core::layout::{Encoding, FrameType, HeaderError};
-    use vitalring_core::slot::{Reader, Start, WriterConfig};
     use vitalring_core::slot::{LapPolicy, Poll};
+    use vitalring_core::slot::{Reader, Start, WriterConfig};
 
     fn setup() -> (Writer<MockRegion>, FaultInjector<MockRegion>, Geometry) {
         let g = Geometry::new(128, 4).unwrap();
@@ -323,7 +323,10 @@ mod tests {
         ));
         inj.write_slot(i, &bytes).unwrap();
         assert_eq!(inj.slot_bytes(i), bytes);
-        assert_eq!(inj.flip_slot_bit(i, 128, 0), Err(FaultError::OutsideSlot(128)));
+        assert_eq!(
+            inj.flip_slot_bit(i, 128, 0),
+            Err(FaultError::OutsideSlot(128))
+        );
     }
 
     #[test]
@@ -341,9 +344,13 @@ mod tests {
             r.check_header(),
             Err(HeaderError::RegionLength { .. })
         ));
-        inj.rewrite_geometry(Some(g.frame_size()), None, true).unwrap();
+        inj.rewrite_geometry(Some(g.frame_size()), None, true)
+            .unwrap();
         assert_eq!(r.check_header(), Ok(()));
-        assert_eq!(inj.flip_header_bit(20, 0), Err(FaultError::OutsideHeader(20)));
+        assert_eq!(
+            inj.flip_header_bit(20, 0),
+            Err(FaultError::OutsideHeader(20))
+        );
         inj.flip_header_bit(40, 0).unwrap();
         assert!(matches!(r.check_header(), Err(HeaderError::Crc { .. })));
         assert_eq!(lap(&mut w, 5, 0, 4).unwrap(), Some(5));

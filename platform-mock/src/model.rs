@@ -680,18 +680,36 @@ mod tests {
     #[test]
     fn a_scripted_scenario_exercises_every_outcome() {
         let config = ModelConfig {
-            size: 2, // 256 bytes
+            size: 2,  // 256 bytes
             count: 2, // 4 slots
             oldest: false,
         };
         let mut ops = vec![
-            Op::Vitals { seed: 7, binary: false },
-            Op::Vitals { seed: 8, binary: true },
-            Op::Waveform { seed: 9, samples: 4, binary: true },
+            Op::Vitals {
+                seed: 7,
+                binary: false,
+            },
+            Op::Vitals {
+                seed: 8,
+                binary: true,
+            },
+            Op::Waveform {
+                seed: 9,
+                samples: 4,
+                binary: true,
+            },
             Op::Poll { times: 7 },
-            Op::Raw { frame_type: 0, binary: false, payload: b"{\"hr\":999,\"spo2\":1,\"rr\":1}".to_vec() },
+            Op::Raw {
+                frame_type: 0,
+                binary: false,
+                payload: b"{\"hr\":999,\"spo2\":1,\"rr\":1}".to_vec(),
+            },
             Op::Heartbeat,
-            Op::FlipBit { back: 0, offset: 30, bit: 1 },
+            Op::FlipBit {
+                back: 0,
+                offset: 30,
+                bit: 1,
+            },
             Op::TornWrite { advance: true },
             Op::Drain,
             Op::Burst { frames: 13 },

@@ -346,7 +346,8 @@ impl MockSensorDataSource {
                     encoding,
                     timestamp_ns: ts,
                 };
-                w.publish(meta, &payload, now_ms).map_err(MockError::Write)?;
+                w.publish(meta, &payload, now_ms)
+                    .map_err(MockError::Write)?;
             }
             ScriptStep::Advance(d) => self.clock.advance(d),
             ScriptStep::Idle { total, every } => {
@@ -373,7 +374,11 @@ impl MockSensorDataSource {
         let newest = p.writer.published().checked_sub(1);
         let back = |n: u64| newest.and_then(|i| i.checked_sub(n));
         let r = match f {
-            Fault::FlipBit { back: b, offset, bit } => match back(b) {
+            Fault::FlipBit {
+                back: b,
+                offset,
+                bit,
+            } => match back(b) {
                 Some(i) => p.injector.flip_slot_bit(i, offset, bit),
                 None => Ok(()),
             },
@@ -499,8 +504,9 @@ impl MockSensorDataSource {
         };
         let header_ok = a.reader.check_header().is_ok();
         if !header_ok && !a.header_bad {
-            self.pending
-                .push(SensorEvent::Error(SensorError::new(SensorErrorKind::Header)));
+            self.pending.push(SensorEvent::Error(SensorError::new(
+                SensorErrorKind::Header,
+            )));
         }
         a.header_bad = !header_ok;
         Self::drain(&mut a.reader, &mut self.pending);

@@ -3,9 +3,7 @@
 use std::time::Duration;
 
 use vitalring_core::layout::{Encoding, FrameType};
-use vitalring_core::source::{
-    ConnectionState, SensorDataSource, SensorErrorKind, SensorEvent,
-};
+use vitalring_core::source::{ConnectionState, SensorDataSource, SensorErrorKind, SensorEvent};
 use vitalring_core::vitals::{Channel, Nibp, VitalsRecord, WaveformChunk};
 use vitalring_mock::{Fault, MockConfig, MockSensorDataSource, ScriptStep};
 
@@ -109,7 +107,12 @@ fn a_script_yields_the_linux_source_events_in_order() {
     assert!(src.is_active());
     let info = src.info();
     assert_eq!(
-        (info.kind, info.channel.as_str(), info.epoch, info.frame_size),
+        (
+            info.kind,
+            info.channel.as_str(),
+            info.epoch,
+            info.frame_size
+        ),
         ("mock", "mock", Some(1), Some(512))
     );
     let events = src.run_to_end();
@@ -141,7 +144,11 @@ fn a_script_yields_the_linux_source_events_in_order() {
     assert_eq!(stall, 251_000_000);
     let c = src.counters().unwrap();
     assert_eq!(c.accounted(), src.moved_past().unwrap());
-    assert_eq!((c.delivered, c.dropped_lapped), (4, 99), "3 records + last lap frame");
+    assert_eq!(
+        (c.delivered, c.dropped_lapped),
+        (4, 99),
+        "3 records + last lap frame"
+    );
     src.stop();
     assert!(!src.is_active());
 }

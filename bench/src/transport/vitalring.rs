@@ -35,7 +35,9 @@ pub struct VitalringSink {
 
 impl std::fmt::Debug for VitalringSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VitalringSink").field("sent", &self.sent).finish_non_exhaustive()
+        f.debug_struct("VitalringSink")
+            .field("sent", &self.sent)
+            .finish_non_exhaustive()
     }
 }
 
@@ -58,8 +60,10 @@ fn socket_path(ctx: &PeerContext) -> PathBuf {
 
 fn geometry(ctx: &PeerContext) -> Result<Geometry, BenchError> {
     let size = u32::try_from(ctx.size).map_err(|_| BenchError::Unsupported("frame size".into()))?;
-    let count = u32::try_from(ctx.capacity).map_err(|_| BenchError::Unsupported("capacity".into()))?;
-    Geometry::new(size, count).map_err(|e| BenchError::Unsupported(format!("vitalring geometry: {e}")))
+    let count =
+        u32::try_from(ctx.capacity).map_err(|_| BenchError::Unsupported("capacity".into()))?;
+    Geometry::new(size, count)
+        .map_err(|e| BenchError::Unsupported(format!("vitalring geometry: {e}")))
 }
 
 /// Creates the ring and serves it on a socket in the run's scratch directory.
@@ -69,7 +73,33 @@ pub fn open_writer(ctx: &PeerContext) -> Result<VitalringSink, BenchError> {
     config.geometry = geometry(ctx)?;
     let producer = SharedMemoryProducer::create(config)
         .map_err(|e| BenchError::Unsupported(format!("vitalring producer: {e}")))?;
-    Ok(VitalringSink { producer, payload_len: ctx.size - SLOT_OVERHEAD, sent: 0 })
+    Ok(VitalringSink {
+        producer,
+        payload_len: ctx.size - SLOT_OVERHEAD,
+        sent: 0,
+    })
+}
+
+/// Longest backoff sleep of [`VitalringLowPower`], µs.
+pub const LOW_POWER_MAX_SLEEP_US: u32 = 1000;
+
+/// The vitalring transport with a low-power reader: backoff sleeps of up to 1 ms.
+#[derive(Debug)]
+pub struct VitalringLowPower;
+
+impl BenchTransport for VitalringLowPower {
+    type Sink = VitalringSink;
+    type Source = VitalringSource;
+
+    fn open_writer(ctx: &PeerContext) -> Result<VitalringSink, BenchError> {
+        open_writer(ctx)
+    }
+
+    fn open_reader(ctx: &PeerContext) -> Result<VitalringSource, BenchError> {
+        let mut source = open_reader(ctx)?;
+        source.backoff = CoreBackoff::with_max_sleep_us(LOW_POWER_MAX_SLEEP_US);
+        Ok(source)
+    }
 }
 
 /// Handshakes with the writer's producer and attaches a core reader at the next frame.
@@ -77,9 +107,18 @@ pub fn open_reader(ctx: &PeerContext) -> Result<VitalringSource, BenchError> {
     let attached = vitalring_linux::connect(&socket_path(ctx), CHANNEL, None)
         .map_err(|e| BenchError::Unsupported(format!("vitalring handshake: {e}")))?;
     let capacity = attached.geometry().payload_capacity();
-    let reader = Reader::attach(attached.into_mapping(), vec![0u8; capacity], LapPolicy::Latest, Start::Next)
-        .map_err(|e| BenchError::Unsupported(format!("vitalring attach: {e}")))?;
-    Ok(VitalringSource { reader, payload_len: ctx.size - SLOT_OVERHEAD, backoff: CoreBackoff::new() })
+    let reader = Reader::attach(
+        attached.into_mapping(),
+        vec![0u8; capacity],
+        LapPolicy::Latest,
+        Start::Next,
+    )
+    .map_err(|e| BenchError::Unsupported(format!("vitalring attach: {e}")))?;
+    Ok(VitalringSource {
+        reader,
+        payload_len: ctx.size - SLOT_OVERHEAD,
+        backoff: CoreBackoff::new(),
+    })
 }
 
 impl BenchTransport for Vitalring {
@@ -101,7 +140,11 @@ impl FrameSink for VitalringSink {
     }
 
     fn send(&mut self, payload: &[u8]) -> Result<(), BenchError> {
-        let meta = FrameMeta { frame_type: FrameType::Waveform, encoding: Encoding::Binary, timestamp_ns: self.sent };
+        let meta = FrameMeta {
+            frame_type: FrameType::Waveform,
+            encoding: Encoding::Binary,
+            timestamp_ns: self.sent,
+        };
         self.producer
             .publish_raw(meta, payload)
             .map_err(|e| BenchError::Unsupported(format!("vitalring publish: {e}")))?;
@@ -137,7 +180,9 @@ impl FrameSource for VitalringSource {
         match self.backoff.next_action() {
             Action::Spin => std::hint::spin_loop(),
             Action::Yield => std::thread::yield_now(),
-            Action::Sleep(us) => std::thread::sleep(std::time::Duration::from_micros(u64::from(us))),
+            Action::Sleep(us) => {
+                std::thread::sleep(std::time::Duration::from_micros(u64::from(us)))
+            }
         }
         Ok(Recv::Empty)
     }

@@ -12,7 +12,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
-use vitalring_core::backoff::{Action, Backoff};
 use vitalring_core::source::{SensorErrorKind, SensorEvent};
 
 use crate::args::{MonitorArgs, MonitorOutput};
@@ -57,7 +56,7 @@ const STATUS_NS: u64 = 1_000_000_000;
 /// Could not connect (exit 3), or stdout failed.
 pub fn run(args: &MonitorArgs, stop: &Stop) -> CliResult {
     let socket = link::socket_path(&args.endpoint);
-    let mut source = link::open_source(&args.endpoint)?;
+    let mut source = link::open_source(&args.endpoint, &args.polling)?;
     watch(
         source.as_mut(),
         &socket,
@@ -96,13 +95,15 @@ pub fn watch(
     result
 }
 
-/// Waits per the core's backoff schedule (spin, yield, sleeps of at most 50 µs).
-fn idle(backoff: &mut Backoff) {
-    match backoff.next_action() {
-        Action::Spin => std::hint::spin_loop(),
-        Action::Yield => std::thread::yield_now(),
-        Action::Sleep(us) => std::thread::sleep(Duration::from_micros(u64::from(us))),
-    }
+/// Longest wait for events, so stop requests are noticed promptly.
+const MAX_WAIT_NS: u64 = 20_000_000;
+
+/// How long to wait for events: until the next deadline, at most [`MAX_WAIT_NS`].
+fn wait_until(now: u64, deadlines: &[u64]) -> Duration {
+    let next = deadlines
+        .iter()
+        .fold(now + MAX_WAIT_NS, |a, &d| a.min(d.max(now)));
+    Duration::from_nanos(next - now)
 }
 
 fn write_line(out: &mut impl Write, line: &str) -> io::Result<()> {
@@ -122,7 +123,7 @@ fn run_lines(
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut next_status = STATUS_NS;
-    let mut backoff = Backoff::new();
+    let end = duration_ns.unwrap_or(u64::MAX);
     let mut io_err: Option<io::Error> = None;
     loop {
         let now = since_ns(start);
@@ -130,36 +131,44 @@ fn run_lines(
         if stop.requested() || duration_ns.is_some_and(|d| now >= d) || io_err.is_some() {
             break;
         }
-        let n = source.poll_events(&mut |ev: SensorEvent| {
-            let wall = wall_ns();
-            state.apply(&ev, wall);
-            if io_err.is_some() {
-                return;
-            }
-            let line = match (mode, &ev) {
-                (Mode::Json, _) => Some(json::event(&ev, wall).to_string()),
-                (_, SensorEvent::Connection { state: st, epoch }) => Some(format!(
-                    "connection: {}{}",
-                    st.name(),
-                    epoch.map_or(String::new(), |e| format!(" (epoch {e:016x})"))
-                )),
-                (_, SensorEvent::Error(e)) if e.kind != SensorErrorKind::Dropped => Some(format!(
-                    "error: {}{}{}",
-                    e.kind.name(),
-                    e.heartbeat_age_ns.map_or(String::new(), |a| format!(
-                        " heartbeat age {} ms",
-                        a / 1_000_000
-                    )),
-                    e.reason.map_or(String::new(), |r| format!(" ({r})"))
-                )),
-                _ => None,
-            };
-            if let Some(line) = line {
-                if let Err(e) = write_line(&mut out, &line) {
-                    io_err = Some(e);
+        let wait = wait_until(now, &[next_status, end]);
+        source.poll_events(
+            &mut |ev: SensorEvent| {
+                let wall = wall_ns();
+                state.apply(&ev, wall);
+                if io_err.is_some() {
+                    return;
                 }
-            }
-        });
+                let line = match (mode, &ev) {
+                    (Mode::Json, _) => Some(json::event(&ev, wall).to_string()),
+                    (_, SensorEvent::Connection { state: st, epoch }) => Some(format!(
+                        "connection: {}{}",
+                        st.name(),
+                        epoch.map_or(String::new(), |e| format!(" (epoch {e:016x})"))
+                    )),
+                    (_, SensorEvent::Error(e)) if e.kind != SensorErrorKind::Dropped => {
+                        Some(format!(
+                            "error: {}{}{}",
+                            e.kind.name(),
+                            e.heartbeat_age_ns.map_or(String::new(), |a| format!(
+                                " heartbeat age {} ms",
+                                a / 1_000_000
+                            )),
+                            e.reason.map_or(String::new(), |r| format!(" ({r})"))
+                        ))
+                    }
+                    _ => None,
+                };
+                if let Some(line) = line {
+                    if let Err(e) = write_line(&mut out, &line) {
+                        io_err = Some(e);
+                    }
+                }
+            },
+            wait,
+        );
+        let now = since_ns(start);
+        state.tick(now);
         if now >= next_status {
             next_status += STATUS_NS * ((now - next_status) / STATUS_NS + 1);
             let lat = state.latency.roll();
@@ -170,11 +179,6 @@ fn run_lines(
             if let Err(e) = write_line(&mut out, &line) {
                 io_err = Some(e);
             }
-        }
-        if n == 0 {
-            idle(&mut backoff);
-        } else {
-            backoff.reset();
         }
     }
     match io_err {
@@ -198,14 +202,17 @@ fn run_tui(
     let start = Instant::now();
     let mut next_frame = 0;
     let mut next_status = STATUS_NS;
-    let mut backoff = Backoff::new();
+    let end = duration_ns.unwrap_or(u64::MAX);
     let result = loop {
         let now = since_ns(start);
         state.tick(now);
         if stop.requested() || duration_ns.is_some_and(|d| now >= d) {
             break Ok(());
         }
-        let n = source.poll_events(&mut |ev| state.apply(&ev, wall_ns()));
+        let wait = wait_until(now, &[next_frame, next_status, end]);
+        source.poll_events(&mut |ev| state.apply(&ev, wall_ns()), wait);
+        let now = since_ns(start);
+        state.tick(now);
         if now >= next_status {
             next_status += STATUS_NS * ((now - next_status) / STATUS_NS + 1);
             state.latency.roll();
@@ -220,11 +227,6 @@ fn run_tui(
                 Ok(false) => {}
                 Err(e) => break Err(CliError::failure(format!("cannot read keys: {e}"))),
             }
-        }
-        if n == 0 {
-            idle(&mut backoff);
-        } else {
-            backoff.reset();
         }
     };
     ratatui::restore();

@@ -349,7 +349,7 @@ impl MonitorState {
     fn error(&mut self, e: &SensorError) {
         let c = &mut self.counts;
         match e.kind {
-            SensorErrorKind::Dropped => {
+            SensorErrorKind::Dropped | SensorErrorKind::EventsLost => {
                 c.dropped += e.count;
                 self.last_drop_ns = Some(self.now_ns);
             }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Fuzz smoke, Miri and loom for vitalring. Called from .ci/run; runnable by hand from any
+# checkout: `bash .ci/fuzz-miri-loom.sh`. Fails on the first failure.
+#
+# Environment:
+#   FUZZ_SECONDS      seconds per fuzz target (default 30)
+#   VR_TARGET_ROOT    where build trees go (default <repo>/target); loom and fuzz get their
+#                     own subdirectories so their flags never invalidate the normal build
+#   SKIP_FUZZ=1 / SKIP_MIRI=1 / SKIP_LOOM=1   skip a stage (local use)
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+TARGET_ROOT="${VR_TARGET_ROOT:-$repo/target}"
+FUZZ_TARGETS=(slot_bytes header_bytes json_vitals json_waveform binary_payloads slot_ops)
+
+step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
+
+step "toolchain: nightly with miri and rust-src"
+if ! rustup toolchain list | grep -q '^nightly'; then
+    rustup toolchain install nightly --profile minimal
+fi
+rustup component add --toolchain nightly miri rust-src
+
+if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
+    step "cargo-fuzz"
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        cargo install cargo-fuzz --locked
+    fi
+
+    step "fuzz: replay seed corpus and regressions on stable"
+    (cd fuzz && CARGO_TARGET_DIR="$TARGET_ROOT/fuzz-stable" cargo test --locked)
+
+    step "fuzz: build all targets"
+    (cd fuzz && cargo +nightly fuzz build --target-dir "$TARGET_ROOT/fuzz")
+
+    for t in "${FUZZ_TARGETS[@]}"; do
+        step "fuzz: $t for ${FUZZ_SECONDS}s"
+        # A scratch corpus seeded from the committed seeds, so the checkout stays clean.
+        work="$(mktemp -d)"
+        cp -r "fuzz/corpus/$t" "$work/corpus"
+        (cd fuzz && cargo +nightly fuzz run --target-dir "$TARGET_ROOT/fuzz" "$t" "$work/corpus" \
+            -- -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 | tail -n 25)
+        rm -rf "$work"
+    done
+fi
+
+if [[ "${SKIP_MIRI:-0}" != 1 ]]; then
+    step "miri: vitalring-core and vitalring-mock"
+    # Proptests drop to a few cases under Miri (cfg!(miri) in the tests).
+    cargo +nightly miri test -p vitalring-core -p vitalring-mock
+fi
+
+if [[ "${SKIP_LOOM:-0}" != 1 ]]; then
+    step "loom: slot protocol model"
+    RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR="$TARGET_ROOT/loom" \
+        cargo test -p vitalring-core --test loom --release
+fi
+
+step "fuzz, miri and loom: all passed"
