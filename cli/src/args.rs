@@ -71,58 +71,45 @@ pub struct Endpoint {
     pub token_file: Option<PathBuf>,
 }
 
-/// Simulated patient conditions and transport faults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ScenarioArg {
-    /// Sinus rhythm 72 bpm, SpO2 98 %, RR 16.
-    Normal,
-    /// HR ramps 72 → 150 bpm from t = 10 s.
-    Tachycardia,
-    /// HR ramps 72 → 40 bpm from t = 10 s.
-    Bradycardia,
-    /// Atrial fibrillation around 110 bpm.
-    Afib,
-    /// No more beats from t = 10 s.
-    Asystole,
-    /// SpO2 falls 97 → 82 % from t = 10 s.
-    Desaturation,
-    /// Breathing stops 30 s in every 60 s.
-    Apnea,
-    /// Motion artefacts on ECG and pleth.
-    Motion,
-    /// Producer stops writing and heart-beating after --fault-after s (process stays).
-    Stall,
-    /// Producer aborts after --fault-after s.
-    Crash,
-    /// Producer bit-flips --corrupt-rate of committed frames.
-    Corrupt,
-    /// Producer writes --burst-frames filler frames flat out every --burst-every s.
-    Burst,
-}
+/// A simulator scenario on the command line: the names, help texts and order come from
+/// [`vitalring_sim::Scenario`] itself, so the two can never disagree. For the fault scenarios
+/// `--fault-after`, `--corrupt-rate`, `--burst-frames` and `--burst-every` set the details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScenarioArg(pub vitalring_sim::Scenario);
+
+const SCENARIO_ARGS: [ScenarioArg; vitalring_sim::Scenario::ALL.len()] = {
+    let mut out =
+        [ScenarioArg(vitalring_sim::Scenario::Normal); vitalring_sim::Scenario::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = ScenarioArg(vitalring_sim::Scenario::ALL[i]);
+        i += 1;
+    }
+    out
+};
 
 impl ScenarioArg {
+    /// The default: `normal`.
+    pub const NORMAL: Self = Self(vitalring_sim::Scenario::Normal);
+
     /// The simulator's scenario.
     pub fn to_sim(self) -> vitalring_sim::Scenario {
-        use vitalring_sim::Scenario as S;
-        match self {
-            Self::Normal => S::Normal,
-            Self::Tachycardia => S::Tachycardia,
-            Self::Bradycardia => S::Bradycardia,
-            Self::Afib => S::Afib,
-            Self::Asystole => S::Asystole,
-            Self::Desaturation => S::Desaturation,
-            Self::Apnea => S::Apnea,
-            Self::Motion => S::Motion,
-            Self::Stall => S::Stall,
-            Self::Crash => S::Crash,
-            Self::Corrupt => S::Corrupt,
-            Self::Burst => S::Burst,
-        }
+        self.0
     }
 
     /// The lower-case name.
     pub fn name(self) -> &'static str {
-        self.to_sim().name()
+        self.0.name()
+    }
+}
+
+impl ValueEnum for ScenarioArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &SCENARIO_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()).help(self.0.description()))
     }
 }
 
@@ -157,7 +144,7 @@ pub struct SimArgs {
     #[arg(long, value_name = "N", default_value_t = 2048)]
     pub frames: u32,
     /// Simulated condition or transport fault.
-    #[arg(long, value_enum, default_value_t = ScenarioArg::Normal)]
+    #[arg(long, value_enum, default_value_t = ScenarioArg::NORMAL)]
     pub scenario: ScenarioArg,
     /// Seed of every random choice (same seed, same signals).
     #[arg(long, default_value_t = 1)]
@@ -288,7 +275,7 @@ pub struct BenchArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Scenario the simulator child plays.
-    #[arg(long, value_enum, default_value_t = ScenarioArg::Normal)]
+    #[arg(long, value_enum, default_value_t = ScenarioArg::NORMAL)]
     pub scenario: ScenarioArg,
     /// Seed of the simulator child.
     #[arg(long, default_value_t = 1)]
