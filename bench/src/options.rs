@@ -343,11 +343,19 @@ impl Default for BenchOptions {
 
 /// Help text of [`BenchOptions::parse_args`].
 pub const USAGE: &str = "\
-usage: bench [--quick] [--sizes 64,256,4096] [--transports vitalring,iceoryx2,uds]
+usage: bench [--quick] [--sizes 64,256,4096] [--transports vitalring,vitalring-lp,iceoryx2,uds]
              [--scenarios latency-busy,latency-backoff,throughput,cpu] [--json PATH]
              [--no-pin] [--no-progress]
   Runs writer and reader in separate processes and prints one-way latency (busy and
   backoff polling), maximum throughput with lost frames, and reader CPU at 135 frames/s.
+
+  transports: vitalring     the real producer, handshake and core reader (backoff sleeps <= 50 us)
+              vitalring-lp  the same with a low-power backoff (sleeps <= 1 ms)
+              iceoryx2      iceoryx2 publish-subscribe (build with --features iceoryx2)
+              uds           AF_UNIX SOCK_SEQPACKET baseline
+  --quick       short runs: the whole default set in under a minute
+  --json PATH   also write the report as JSON (schema \"vitalring-bench/1\")
+  --no-pin      do not pin writer and reader to different CPUs
 ";
 
 impl BenchOptions {

@@ -134,6 +134,11 @@ impl<R: Region> Writer<R> {
         &self.region
     }
 
+    /// Gives the region back (the ring stays as written; a new writer must `create` it again).
+    pub fn into_region(self) -> R {
+        self.region
+    }
+
     /// Starts the next frame.
     pub fn grant(&mut self) -> Grant<'_, R> {
         let index = self.next;
