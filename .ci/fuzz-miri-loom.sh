@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Fuzz smoke, Miri and loom for vitalring. Called from .ci/run; runnable by hand from any
-# checkout: `bash .ci/fuzz-miri-loom.sh`. Fails on the first failure.
+# checkout: `bash .ci/fuzz-miri-loom.sh`. Fails on any failure.
+#
+# Miri (single-threaded) runs in the background while the fuzz targets (one core each) run,
+# then loom runs (its two tests use both cores). About 15-20 minutes on 2 cores from a fresh
+# clone, most of it Miri and loom.
 #
 # Environment:
 #   FUZZ_SECONDS      seconds per fuzz target (default 30)
-#   VR_TARGET_ROOT    where build trees go (default <repo>/target); loom and fuzz get their
-#                     own subdirectories so their flags never invalidate the normal build
+#   VR_TARGET_ROOT    where build trees go (default <repo>/target); Miri, loom and fuzz get
+#                     their own subdirectories so their flags never invalidate the normal build
 #   SKIP_FUZZ=1 / SKIP_MIRI=1 / SKIP_LOOM=1   skip a stage (local use)
 set -euo pipefail
 
@@ -13,15 +17,36 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
 TARGET_ROOT="${VR_TARGET_ROOT:-$repo/target}"
-FUZZ_TARGETS=(slot_bytes header_bytes json_vitals json_waveform binary_payloads slot_ops)
-
-step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
+FUZZ_TARGETS=(slot_bytes header_bytes json_vitals json_waveform binary_payloads slot_ops handshake)
+start=$(date +%s)
+step() { printf '\n=== %s (%d s)\n' "$*" "$(($(date +%s) - start))"; }
 
 step "toolchain: nightly with miri and rust-src"
 if ! rustup toolchain list | grep -q '^nightly'; then
     rustup toolchain install nightly --profile minimal
 fi
 rustup component add --toolchain nightly miri rust-src
+
+miri_pid=""
+miri_log="$(mktemp)"
+# On any failure, stop the background Miri run (its whole process tree, by pid).
+kill_tree() {
+    local child
+    for child in $(pgrep -P "$1" || true); do kill_tree "$child"; done
+    kill "$1" 2>/dev/null || true
+}
+trap 'if [[ -n "$miri_pid" ]]; then kill_tree "$miri_pid"; fi' EXIT
+if [[ "${SKIP_MIRI:-0}" != 1 ]]; then
+    step "miri: vitalring-core and vitalring-mock (in the background)"
+    # Proptests drop to a few cases under Miri (cfg!(miri) in the tests). Leak checking is
+    # off: core's inline test helpers `Box::leak` their regions on purpose ('static views).
+    (
+        cargo +nightly miri setup
+        MIRIFLAGS="${MIRIFLAGS:--Zmiri-ignore-leaks}" CARGO_TARGET_DIR="$TARGET_ROOT" \
+            cargo +nightly miri test -p vitalring-core -p vitalring-mock
+    ) >"$miri_log" 2>&1 &
+    miri_pid=$!
+fi
 
 if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
     step "cargo-fuzz"
@@ -41,15 +66,22 @@ if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
         work="$(mktemp -d)"
         cp -r "fuzz/corpus/$t" "$work/corpus"
         (cd fuzz && cargo +nightly fuzz run --target-dir "$TARGET_ROOT/fuzz" "$t" "$work/corpus" \
-            -- -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 | tail -n 25)
+            -- -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 | tail -n 12)
         rm -rf "$work"
     done
 fi
 
-if [[ "${SKIP_MIRI:-0}" != 1 ]]; then
-    step "miri: vitalring-core and vitalring-mock"
-    # Proptests drop to a few cases under Miri (cfg!(miri) in the tests).
-    cargo +nightly miri test -p vitalring-core -p vitalring-mock
+if [[ -n "$miri_pid" ]]; then
+    step "miri: waiting"
+    miri_status=0
+    wait "$miri_pid" || miri_status=$?
+    miri_pid=""
+    cat "$miri_log"
+    rm -f "$miri_log"
+    if [[ "$miri_status" != 0 ]]; then
+        echo "miri failed (exit $miri_status)" >&2
+        exit "$miri_status"
+    fi
 fi
 
 if [[ "${SKIP_LOOM:-0}" != 1 ]]; then

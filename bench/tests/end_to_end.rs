@@ -143,7 +143,11 @@ fn uds_runs_end_to_end_and_json_has_expected_keys() {
 
 #[test]
 fn vitalring_runs_end_to_end_through_the_real_handshake() {
-    let opts = tiny(vec![Transport::Vitalring, Transport::VitalringLp], vec![64, 4096], None);
+    let opts = tiny(
+        vec![Transport::Vitalring, Transport::VitalringLp],
+        vec![64, 4096],
+        None,
+    );
     let report = run(&opts).expect("benchmark runs");
     assert_eq!(report.runs.len(), 2 * 2 * Scenario::ALL.len());
     for r in &report.runs {

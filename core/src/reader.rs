@@ -312,6 +312,7 @@ impl<R: Region, S: AsMut<[u8]>> Reader<R, S> {
     }
 
     /// Takes one step: delivers, drops or rejects at most one frame (or one lapped run).
+    #[inline]
     pub fn poll(&mut self) -> Poll {
         match self.step() {
             Step::Empty => Poll::Empty,
@@ -380,6 +381,7 @@ impl<R: Region, S: AsMut<[u8]>> Reader<R, S> {
         Poll::Rejected { index, reason }
     }
 
+    #[inline]
     fn step(&mut self) -> Step {
         let view = self.region.region();
         let geometry = self.geometry;

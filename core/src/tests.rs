@@ -255,7 +255,9 @@ fn rejection_reasons() {
             |r| {
                 matches!(
                     r,
-                    RejectReason::Payload(PayloadError::TrailingData | PayloadError::Json(_))
+                    RejectReason::Payload(PayloadError::Json(
+                        serde_json_core::de::Error::TrailingCharacters
+                    ))
                 )
             },
         ),

@@ -28,6 +28,10 @@ fn compile_reader() -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "spawns a C compiler and a C program; Miri cannot run processes"
+)]
 fn c_structs_of_seed_000_have_our_offsets_and_read_our_ring() {
     let exe = compile_reader();
     let layout_out = Command::new(&exe).arg("layout").output().unwrap();

@@ -314,3 +314,55 @@ fn golden_bytes_of_one_vitals_frame() {
     assert_eq!(live, golden_vitals_frame(5, ts, F));
     assert_eq!(F - SLOT_OVERHEAD, g.payload_capacity());
 }
+
+/// The JSON rules stated in `payload::json`'s module docs, one input each.
+#[test]
+fn json_rules_from_the_module_docs() {
+    let vitals = |s: &str| payload::decode(FrameType::Vitals, Encoding::Json, s.as_bytes());
+    let ok = |s: &str| vitals(s).is_ok();
+    assert!(ok(r#"{"hr":72,"spo2":98,"rr":14}"#));
+    assert!(ok(r#"{"rr":14,"spo2":98,"hr":72}"#), "key order is free");
+    assert!(
+        ok(" \n{\"hr\":72,\"spo2\":98,\"rr\":14}\t\r\n"),
+        "surrounding whitespace"
+    );
+    assert!(
+        ok(r#"{"hr":72,"spo2":98,"rr":14,"future":{"a":[1,"x"]}}"#),
+        "unknown keys ignored"
+    );
+    assert!(
+        !ok(r#"{"hr":72,"hr":73,"spo2":98,"rr":14}"#),
+        "duplicate keys"
+    );
+    assert!(!ok(r#"{"hr":72,"spo2":98}"#), "missing required key");
+    assert!(!ok(r#"{"hr":"72","spo2":98,"rr":14}"#), "wrong type");
+    assert!(!ok(r#"{"hr":-1,"spo2":98,"rr":14}"#), "negative integer");
+    assert!(
+        !ok(r#"{"hr":72.5,"spo2":98,"rr":14}"#),
+        "fractional integer"
+    );
+    assert!(!ok(r#"{"hr":72,"spo2":98,"rr":14} {}"#), "trailing value");
+    assert!(
+        !ok(r#"{"hr":72,"spo2":98,"rr":14,"nibp_sys":120,"nibp_dia":80}"#),
+        "partial nibp"
+    );
+    assert_eq!(
+        vitals(r#"{"hr":72,"spo2":98,"rr":14,"temp":37}"#),
+        Ok(Record::Vitals(VitalsRecord {
+            hr_bpm: 72,
+            spo2_pct: 98,
+            rr_rpm: 14,
+            temp_c: Some(37.0),
+            ..VitalsRecord::default()
+        })),
+        "an integer is a valid temperature"
+    );
+    let wave = |s: &str| payload::decode(FrameType::Waveform, Encoding::Json, s.as_bytes());
+    assert!(wave(r#"{"ch":"ecg_ii","fs":250,"first":0,"samples":[1,-2]}"#).is_ok());
+    let too_many = format!(
+        r#"{{"ch":"pleth","fs":100,"first":0,"samples":[{}]}}"#,
+        vec!["1"; MAX_SAMPLES + 1].join(",")
+    );
+    assert!(wave(&too_many).is_err(), "more than 128 samples");
+    assert!(wave(r#"{"ch":"ECG_II","fs":250,"first":0,"samples":[1]}"#).is_err());
+}

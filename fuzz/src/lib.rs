@@ -37,13 +37,32 @@ fn check_record(record: &Record, enc: Encoding, bytes: &[u8]) {
         .unwrap_or_else(|e| panic!("re-encoded record does not decode: {e}"));
     assert_eq!(&back, record, "decode(encode(r)) != r");
     if enc == Encoding::Binary {
-        assert_eq!(again, bytes, "binary payload does not re-encode byte for byte");
+        assert_eq!(
+            again, bytes,
+            "binary payload does not re-encode byte for byte"
+        );
     }
 }
 
 /// `slot_bytes`: the whole input is one slot. Checked with and without an expected index; a
-/// slot that passes and decodes re-encodes to a slot that passes and decodes the same.
+/// slot that passes and decodes re-encodes to a slot that passes and decodes the same. The
+/// input is checked twice: as it is, and with `commit` and the CRC fixed up (with an
+/// independent CRC-32) so the fuzzer reaches the checks behind the CRC.
 pub fn slot_bytes(data: &[u8]) {
+    check_slot(data);
+    let f = data.len();
+    if f >= 64 && f.is_multiple_of(8) {
+        let mut fixed = data.to_vec();
+        let seq = u64::from(u32::from_le_bytes([data[16], data[17], data[18], data[19]]));
+        fixed[4..8].copy_from_slice(&frame::committed_word(seq).to_le_bytes());
+        fixed[f - 8..f - 4].fill(0);
+        let crc = crc32fast::hash(&fixed[..f - 4]);
+        fixed[f - 8..f - 4].copy_from_slice(&crc.to_le_bytes());
+        check_slot(&fixed);
+    }
+}
+
+fn check_slot(data: &[u8]) {
     let index = data
         .get(16..20)
         .map(|s| u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]])));
@@ -79,8 +98,20 @@ pub fn slot_bytes(data: &[u8]) {
 }
 
 /// `header_bytes`: the input is a header (and the region length is the one its geometry
-/// implies, or the input length). A header that passes is internally consistent.
+/// implies, or the input length). A header that passes is internally consistent. Checked as
+/// it is and with its CRC fixed up, so the checks behind the CRC are reached too.
 pub fn header_bytes(data: &[u8]) {
+    check_header(data);
+    if data.len() >= HEADER_SIZE {
+        let mut fixed = data.to_vec();
+        let mut covered = fixed[..16].to_vec();
+        covered.extend_from_slice(&fixed[36..HEADER_SIZE]);
+        fixed[32..36].copy_from_slice(&crc32fast::hash(&covered).to_le_bytes());
+        check_header(&fixed);
+    }
+}
+
+fn check_header(data: &[u8]) {
     let implied = data.get(8..16).map(|s| {
         let fs = u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
         let fc = u64::from(u32::from_le_bytes([s[4], s[5], s[6], s[7]]));
@@ -94,7 +125,10 @@ pub fn header_bytes(data: &[u8]) {
             assert_eq!(header_crc(&h), h.crc32);
             assert_ne!(h.epoch, 0);
             assert_eq!(g.region_len(), len);
-            assert_eq!((g.frame_size(), g.frame_count()), (h.frame_size_bytes, h.frame_count));
+            assert_eq!(
+                (g.frame_size(), g.frame_count()),
+                (h.frame_size_bytes, h.frame_count)
+            );
             assert!(g.frame_count().is_power_of_two() && g.frame_size() % 8 == 0);
             assert_eq!(h.as_bytes(), &data[..HEADER_SIZE]);
         }
@@ -171,6 +205,35 @@ pub fn slot_ops(data: &[u8]) {
     scenario.ops.truncate(MAX_OPS);
     if let Err(v) = scenario.run() {
         panic!("slot protocol violation: {v}\n{scenario:?}");
+    }
+}
+
+/// `handshake`: the input is a client `Hello` and, independently, a server `ControlMessage`
+/// (both parsers are pure). Whatever parses is internally consistent and re-serialises to the
+/// bytes it came from.
+pub fn handshake(data: &[u8]) {
+    use vitalring_linux::wire::{self, ControlMessage, Hello, Status, CONTROL_SIZE, HELLO_SIZE};
+    let prefix_ok = Hello::check_prefix(data).is_ok();
+    if let Ok(h) = Hello::parse(data) {
+        assert!(prefix_ok, "parse accepted what check_prefix refused");
+        assert_eq!(&h.to_bytes()[..], &data[..HELLO_SIZE]);
+        assert!(wire::valid_channel(h.channel_str()), "{h:?}");
+        assert_eq!(h.token_bytes().len(), h.token_len as usize);
+        let again = Hello::new(
+            h.channel_str(),
+            Some(h.token_bytes()).filter(|t| !t.is_empty()),
+        )
+        .expect("a parsed hello can be rebuilt");
+        assert_eq!(again.to_bytes(), h.to_bytes());
+    }
+    if let Ok(m) = ControlMessage::parse(data) {
+        assert_eq!(&m.to_bytes()[..], &data[..CONTROL_SIZE]);
+        if m.status() == Status::Ok {
+            let g = m.geometry().expect("an ok reply has a valid geometry");
+            assert_eq!(m.ring_buffer_size, g.region_len() as u64);
+            assert_ne!(m.epoch, 0);
+            assert_eq!(ControlMessage::ok(g, m.epoch), m);
+        }
     }
 }
 
@@ -274,7 +337,35 @@ pub mod seeds {
             ("small", Geometry::new(64, 2).expect("valid")),
         ] {
             let h = RingHeader::new(g, 0x1234_5678_9abc, 1_700_000_000_000_000_000, 0);
-            out.push(("header_bytes", format!("seed-{name}"), h.as_bytes().to_vec()));
+            out.push((
+                "header_bytes",
+                format!("seed-{name}"),
+                h.as_bytes().to_vec(),
+            ));
+        }
+        {
+            use vitalring_linux::wire::{ControlMessage, Hello, Status};
+            let with_token = Hello::new("monitor.ward-3_bed-12", Some(b"0123456789abcdef"))
+                .expect("valid hello");
+            let plain = Hello::new("vitals", None).expect("valid hello");
+            out.push((
+                "handshake",
+                "seed-hello-token".into(),
+                with_token.to_bytes().to_vec(),
+            ));
+            out.push(("handshake", "seed-hello".into(), plain.to_bytes().to_vec()));
+            let ok = ControlMessage::ok(Geometry::DEFAULT, 0xfeed);
+            out.push((
+                "handshake",
+                "seed-control-ok".into(),
+                ok.to_bytes().to_vec(),
+            ));
+            let no = ControlMessage::failure(Status::BadToken);
+            out.push((
+                "handshake",
+                "seed-control-refused".into(),
+                no.to_bytes().to_vec(),
+            ));
         }
         // slot_ops: any bytes are a scenario; a few deterministic pseudo-random ones.
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -30,7 +30,15 @@ macro_rules! replay_tests {
     )+};
 }
 
-replay_tests!(slot_bytes, header_bytes, json_vitals, json_waveform, binary_payloads, slot_ops);
+replay_tests!(
+    slot_bytes,
+    header_bytes,
+    json_vitals,
+    json_waveform,
+    binary_payloads,
+    slot_ops,
+    handshake
+);
 
 #[test]
 fn seeds_are_valid_inputs_of_their_targets() {

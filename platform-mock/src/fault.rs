@@ -220,6 +220,18 @@ impl<R: Region> FaultInjector<R> {
         Ok(self.view().flip_bit(offset, bit)?)
     }
 
+    /// Overwrites the header word at byte `offset` (a multiple of 4 in `[0, 16)` or
+    /// `[32, 80)`; the live counters are refused).
+    ///
+    /// # Errors
+    /// [`FaultError::OutsideHeader`] or [`FaultError::Region`].
+    pub fn poke_header_word(&self, offset: usize, value: u32) -> Result<(), FaultError> {
+        if offset >= HEADER_SIZE || (16..32).contains(&offset) {
+            return Err(FaultError::OutsideHeader(offset));
+        }
+        Ok(self.view().poke_word(offset, value)?)
+    }
+
     /// Rewrites `frameSizeBytes` and/or `frameCount` in the live header under any attached
     /// reader; with `fix_crc` the header CRC is recomputed so only the geometry (and length)
     /// checks can notice.

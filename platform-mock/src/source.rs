@@ -88,6 +88,9 @@ pub enum Fault {
 }
 
 /// One step of a mock producer's script.
+// A waveform chunk is ~520 bytes; scripts are short test data, so boxing would only make
+// them harder to write.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ScriptStep {
     /// Publish a vitals record (timestamp: the wall clock).

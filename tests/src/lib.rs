@@ -2,3 +2,4 @@
 
 pub mod conformance;
 pub mod conformance_cases;
+pub mod conformance_header;

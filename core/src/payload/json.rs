@@ -49,20 +49,18 @@ struct WaveformJsonOut<'a> {
     samples: &'a [i32],
 }
 
+/// `serde-json-core` itself rejects anything but whitespace after the value
+/// (`Json(TrailingCharacters)`).
 fn parse<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, PayloadError> {
-    let (value, used) = serde_json_core::from_slice::<T>(payload).map_err(PayloadError::Json)?;
-    let rest = payload.get(used..).unwrap_or(&[]);
-    if rest.iter().all(|b| b.is_ascii_whitespace()) {
-        Ok(value)
-    } else {
-        Err(PayloadError::TrailingData)
-    }
+    serde_json_core::from_slice::<T>(payload)
+        .map(|(value, _)| value)
+        .map_err(PayloadError::Json)
 }
 
 /// Parses a JSON vitals payload (ranges are checked by [`crate::payload::decode`]).
 ///
 /// # Errors
-/// [`PayloadError::Json`], [`PayloadError::TrailingData`] or [`PayloadError::PartialNibp`].
+/// [`PayloadError::Json`] or [`PayloadError::PartialNibp`].
 pub fn decode_vitals(payload: &[u8]) -> Result<VitalsRecord, PayloadError> {
     let v: VitalsJson = parse(payload)?;
     let nibp = match (v.nibp_sys, v.nibp_dia, v.nibp_map) {
@@ -87,7 +85,7 @@ pub fn decode_vitals(payload: &[u8]) -> Result<VitalsRecord, PayloadError> {
 /// Parses a JSON waveform payload.
 ///
 /// # Errors
-/// [`PayloadError::Json`] (including more than 128 samples) or [`PayloadError::TrailingData`].
+/// [`PayloadError::Json`] (including more than 128 samples and trailing data).
 pub fn decode_waveform(payload: &[u8]) -> Result<WaveformChunk, PayloadError> {
     let w: WaveformJson = parse(payload)?;
     Ok(WaveformChunk {

@@ -51,10 +51,9 @@ impl Record {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum PayloadError {
     /// Not valid JSON for the record (syntax, a missing field, a wrong type, a number out of
-    /// its integer type, an unknown channel name, too many samples).
+    /// its integer type, an unknown channel name, too many samples, anything but whitespace
+    /// after the value).
     Json(serde_json_core::de::Error),
-    /// Bytes other than whitespace after the JSON value.
-    TrailingData,
     /// NIBP with some but not all of systolic, diastolic and mean.
     PartialNibp,
     /// A binary payload of the wrong length.
@@ -80,7 +79,6 @@ impl core::fmt::Display for PayloadError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::Json(e) => write!(f, "malformed json payload: {e:?}"),
-            Self::TrailingData => write!(f, "trailing data after json payload"),
             Self::PartialNibp => write!(f, "nibp needs systolic, diastolic and mean together"),
             Self::Length { expected, actual } => {
                 write!(f, "binary payload is {actual} bytes, expected {expected}")
