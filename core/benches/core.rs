@@ -32,6 +32,10 @@ fn benches(c: &mut Criterion) {
     g.bench_function("table_4092_bytes", |b| {
         b.iter(|| vitalring_core::crc::checksum(black_box(&slot[..4092])))
     });
+    // For comparison only (not used by vitalring): the same CRC with PCLMULQDQ (crc32fast).
+    g.bench_function("crc32fast_4092_bytes_comparison", |b| {
+        b.iter(|| crc32fast::hash(black_box(&slot[..4092])))
+    });
     g.bench_function("slot_crc_4096_json_vitals", |b| {
         let meta = FrameMeta {
             frame_type: FrameType::Vitals,
