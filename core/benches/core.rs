@@ -3,11 +3,13 @@ use std::hint::black_box;
 use std::sync::atomic::AtomicU32;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use vitalring_core::time::{UnixMs, UnixNs};
+use vitalring_core::Ring;
 use vitalring_core::frame::{self, FrameMeta, SlotView};
 use vitalring_core::layout::{Encoding, FrameType, Geometry, HEADER_SIZE};
 use vitalring_core::payload::{self, Record};
 use vitalring_core::region::{Access, RegionRef, SharedHeader};
-use vitalring_core::slot::{LapPolicy, Reader, Start, Writer, WriterConfig};
+use vitalring_core::slot::{LapPolicy, Poll, Reader, Start, Writer, WriterConfig};
 use vitalring_core::vitals::{Nibp, VitalsRecord};
 
 fn vitals() -> Record {
@@ -40,7 +42,7 @@ fn benches(c: &mut Criterion) {
         let meta = FrameMeta {
             frame_type: FrameType::Vitals,
             encoding: Encoding::Json,
-            timestamp_ns: 1,
+            timestamp: UnixNs(1),
         };
         let mut buf = [0u8; 256];
         let n = payload::encode(&vitals(), Encoding::Json, &mut buf).unwrap();
@@ -57,7 +59,7 @@ fn benches(c: &mut Criterion) {
     let meta = FrameMeta {
         frame_type: FrameType::Vitals,
         encoding: Encoding::Json,
-        timestamp_ns: 1,
+        timestamp: UnixNs(1),
     };
     let mut buf = [0u8; 256];
     let n = payload::encode(&vitals(), Encoding::Json, &mut buf).unwrap();
@@ -81,29 +83,35 @@ fn benches(c: &mut Criterion) {
         let config = WriterConfig {
             geometry,
             epoch: 1,
-            created_unix_ns: 0,
-            now_ms: 0,
+            created: UnixNs(0),
+            now: UnixMs(0),
         };
         let mut w = Writer::create(region, config).unwrap();
         let cap = geometry.payload_capacity();
         let mut g = c.benchmark_group(format!("slot_{frame_size}"));
         g.bench_function("encode_commit_json_vitals", |b| {
             b.iter(|| {
-                w.publish_record(black_box(&vitals()), Encoding::Json, 1, 1)
+                w.publish_record(black_box(&vitals()), Encoding::Json, UnixNs(1), UnixMs(1))
                     .unwrap()
             })
         });
-        let mut r2 =
-            Reader::attach(region, vec![0u8; cap], LapPolicy::Latest, Start::Next).unwrap();
+        let ring = || Ring::new_checked(region).unwrap();
+        let mut r2 = Reader::attach(ring(), vec![0u8; cap], LapPolicy::Latest, Start::Next).unwrap();
         g.bench_function("commit_then_poll_decode_json_vitals", |b| {
             b.iter(|| {
-                w.publish(meta, &buf[..n], 1).unwrap();
-                black_box(r2.poll())
+                w.publish(meta, &buf[..n], UnixMs(1)).unwrap();
+                match r2.poll() {
+                    Poll::Frame(v) => {
+                        black_box(payload::decode(v.meta.frame_type, v.meta.encoding, v.payload))
+                            .ok();
+                    }
+                    other => panic!("{other:?}"),
+                }
             })
         });
         // A reader attached now, at the next frame: every poll finds nothing.
-        let mut r = Reader::attach(region, vec![0u8; cap], LapPolicy::Latest, Start::Next).unwrap();
-        g.bench_function("empty_poll", |b| b.iter(|| black_box(r.poll())));
+        let mut r = Reader::attach(ring(), vec![0u8; cap], LapPolicy::Latest, Start::Next).unwrap();
+        g.bench_function("empty_poll", |b| b.iter(|| black_box(matches!(r.poll(), Poll::Empty))));
         g.finish();
     }
 }

@@ -1,13 +1,14 @@
 //! CPU-friendly polling: spin briefly, then yield, then sleep in short steps.
 //!
 //! [`Backoff`] is the pure schedule (platforms decide how to yield and sleep);
-//! [`poll_blocking`] drives a [`Reader`] with an `embedded-hal` [`DelayNs`] for firmware and
+//! [`poll_blocking`] drives a [`Session`] with an `embedded-hal` [`DelayNs`] for firmware and
 //! other hosts without threads.
 
 use embedded_hal::delay::DelayNs;
 
 use crate::region::Region;
-use crate::slot::{Poll, Reader};
+use crate::session::{Next, Session, Sink};
+use crate::time::MonoNs;
 
 /// Spins before the first yield.
 pub const SPIN_STEPS: u32 = 64;
@@ -93,22 +94,26 @@ impl Backoff {
     }
 }
 
-/// Polls `reader` until it returns something other than [`Poll::Empty`] or about `timeout_us`
-/// of delay has passed (then returns [`Poll::Empty`]). Yields become 1 µs delays here.
+/// Polls `session` until it moves past at least one index, or reports something other than
+/// [`Next::Idle`], or about `timeout_us` of delay has passed; returns the last [`Next`].
+/// Yields become 1 µs delays here. `now` reads the caller's monotonic clock.
 pub fn poll_blocking<R: Region, S: AsMut<[u8]>>(
-    reader: &mut Reader<R, S>,
+    session: &mut Session<R, S>,
+    mut now: impl FnMut() -> MonoNs,
     delay: &mut impl DelayNs,
     timeout_us: u32,
-) -> Poll {
+    sink: &mut impl Sink,
+) -> Next {
     let mut backoff = Backoff::new();
     let mut waited: u32 = 0;
+    let start = session.reader().position();
     loop {
-        match reader.poll() {
-            Poll::Empty => {}
-            other => return other,
+        let next = session.poll(now(), sink);
+        if !matches!(next, Next::Idle { .. }) || session.reader().position() != start {
+            return next;
         }
         if waited >= timeout_us {
-            return Poll::Empty;
+            return next;
         }
         match backoff.next_action() {
             Action::Spin => core::hint::spin_loop(),

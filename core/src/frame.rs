@@ -7,8 +7,9 @@
 use zerocopy::{FromBytes, IntoBytes};
 
 use crate::crc;
-use crate::layout::{Encoding, FrameType, SlotHeader, SLOT_HEADER_SIZE, SLOT_OVERHEAD};
+use crate::layout::{Encoding, FrameType, SlotHeader, SlotSize, SLOT_HEADER_SIZE, SLOT_OVERHEAD};
 use crate::payload::PayloadError;
+use crate::time::UnixNs;
 
 /// The committed seqlock word for ring index `index`: `(seq31 << 1) | 1`.
 pub const fn committed_word(index: u64) -> u32 {
@@ -28,8 +29,8 @@ pub struct FrameMeta {
     pub frame_type: FrameType,
     /// Payload encoding.
     pub encoding: Encoding,
-    /// Acquisition time, ns since the Unix epoch.
-    pub timestamp_ns: u64,
+    /// Acquisition time.
+    pub timestamp: UnixNs,
 }
 
 /// Why a committed frame is not delivered.
@@ -60,6 +61,9 @@ pub enum RejectReason {
     Encoding(u8),
     /// The payload is malformed or out of range.
     Payload(PayloadError),
+    /// `timestampNs` is zero, far in the future of the writer's heartbeat, or far before the
+    /// ring was created (see [`crate::session`]).
+    Timestamp(u64),
 }
 
 impl core::fmt::Display for RejectReason {
@@ -79,6 +83,7 @@ impl core::fmt::Display for RejectReason {
             Self::FrameType(t) => write!(f, "unknown frame type {t}"),
             Self::Encoding(e) => write!(f, "unknown payload encoding {e}"),
             Self::Payload(e) => write!(f, "{e}"),
+            Self::Timestamp(t) => write!(f, "implausible frame timestamp {t} ns"),
         }
     }
 }
@@ -100,7 +105,8 @@ pub struct RawSlot<'p> {
     pub padding: u32,
 }
 
-/// A frame that passed every transport check (its payload is not decoded yet).
+/// A frame that passed every transport check (its payload is not decoded yet). Only
+/// [`check`] makes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameView<'p> {
     /// The frame's ring index as the reader knows it (or as the sequence number says, for
@@ -110,6 +116,7 @@ pub struct FrameView<'p> {
     pub meta: FrameMeta,
     /// The payload bytes.
     pub payload: &'p [u8],
+    _checked: (),
 }
 
 /// CRC of a slot of `frame_size` bytes whose first 24 bytes are `header` (with `commit` already
@@ -125,7 +132,7 @@ pub fn slot_crc(header: &SlotHeader, payload: &[u8], frame_size: usize) -> u32 {
 
 /// The one decision on whether committed slot bytes form a valid frame.
 ///
-/// `index` is the ring index the reader expects in this slot; `frame_size` the ring's slot size.
+/// `index` is the ring index the reader expects in this slot; `slot` the ring's slot size.
 /// The caller has already checked that `commit` is the committed word for `index`.
 ///
 /// # Errors
@@ -134,8 +141,9 @@ pub fn slot_crc(header: &SlotHeader, payload: &[u8], frame_size: usize) -> u32 {
 pub fn check<'p>(
     raw: &RawSlot<'p>,
     index: u64,
-    frame_size: usize,
+    slot: SlotSize,
 ) -> Result<FrameView<'p>, RejectReason> {
+    let frame_size = slot.bytes();
     let h = &raw.header;
     let capacity = frame_size - SLOT_OVERHEAD;
     if h.data_size as usize > capacity || raw.payload.len() != h.data_size as usize {
@@ -167,9 +175,10 @@ pub fn check<'p>(
         meta: FrameMeta {
             frame_type,
             encoding,
-            timestamp_ns: h.timestamp_ns,
+            timestamp: UnixNs(h.timestamp_ns),
         },
         payload: raw.payload,
+        _checked: (),
     })
 }
 
@@ -198,21 +207,22 @@ impl core::fmt::Display for SlotError {
 
 impl core::error::Error for SlotError {}
 
-/// Checked access to one slot held in plain bytes.
+/// Checked access to one slot held in plain bytes (a file, a fuzzer, `vitalring dump`).
 pub struct SlotView;
 
 impl SlotView {
     /// Checks a whole slot (`bytes.len()` is the frame size). With `index` the slot must hold
     /// that ring index; without, the index is taken from `commit` and `sequenceNumber`, which
-    /// must agree.
+    /// must agree. The result is a [`FrameView`]: the proof that the bytes passed.
     ///
     /// # Errors
     /// [`SlotError`].
     pub fn new_checked(bytes: &[u8], index: Option<u64>) -> Result<FrameView<'_>, SlotError> {
         let f = bytes.len();
-        if f < crate::layout::MIN_FRAME_SIZE as usize || f % 8 != 0 {
-            return Err(SlotError::Size(f));
-        }
+        let slot = u32::try_from(f)
+            .ok()
+            .and_then(SlotSize::new)
+            .ok_or(SlotError::Size(f))?;
         let (header, _) = SlotHeader::read_from_prefix(bytes).map_err(|_| SlotError::Size(f))?;
         let index = match index {
             Some(i) => i,
@@ -240,7 +250,7 @@ impl SlotView {
             crc32: word(f - 8),
             padding: word(f - 4),
         };
-        check(&raw, index, f).map_err(SlotError::Rejected)
+        check(&raw, index, slot).map_err(SlotError::Rejected)
     }
 }
 
@@ -316,7 +326,7 @@ pub(crate) fn slot_header(index: u64, meta: FrameMeta, data_size: usize) -> Slot
         encoding: meta.encoding as u8,
         reserved: 0,
         commit: committed_word(index),
-        timestamp_ns: meta.timestamp_ns,
+        timestamp_ns: meta.timestamp.0,
         sequence_number: index as u32,
         data_size: data_size as u32,
     }

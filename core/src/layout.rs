@@ -40,6 +40,10 @@ pub const MAX_FRAME_COUNT: u32 = 1 << 24;
 /// Largest mapping this implementation accepts (1 GiB), whatever the geometry.
 pub const MAX_REGION_LEN: usize = 1 << 30;
 
+/// `heartbeatTimestamp` value a producer stores when it stops cleanly ("producer stopped",
+/// distinct from a stall). A live writer never stores it: its heartbeats are wall-clock ms.
+pub const HEARTBEAT_STOPPED: u64 = u64::MAX;
+
 /// Header flag: the writer has no 64-bit atomics and stores `writeIndex` and
 /// `heartbeatTimestamp` as two 32-bit halves, low half first (see [`crate::atomics`]).
 pub const FLAG_SPLIT_64: u32 = 1;
@@ -178,6 +182,28 @@ impl TryFrom<u8> for Encoding {
     }
 }
 
+/// A slot size (`frameSizeBytes`) that follows the v1 rules: a multiple of 8 between
+/// [`MIN_FRAME_SIZE`] and [`MAX_FRAME_SIZE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SlotSize(u32);
+
+impl SlotSize {
+    /// `bytes` if it is a valid slot size.
+    pub const fn new(bytes: u32) -> Option<Self> {
+        if bytes < MIN_FRAME_SIZE || bytes > MAX_FRAME_SIZE || bytes % 8 != 0 {
+            None
+        } else {
+            Some(Self(bytes))
+        }
+    }
+
+    /// The size in bytes.
+    pub const fn bytes(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// A ring's shape: slot size and slot count, both already checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -251,6 +277,11 @@ impl Geometry {
     /// `frameCount`.
     pub const fn frame_count(&self) -> u32 {
         self.frame_count
+    }
+
+    /// The slot size as a checked value.
+    pub const fn slot_size(&self) -> SlotSize {
+        SlotSize(self.frame_size)
     }
 
     /// Largest payload a slot holds: `frameSizeBytes - 32`.
@@ -356,6 +387,51 @@ impl core::fmt::Display for HeaderError {
 
 impl core::error::Error for HeaderError {}
 
+/// A ring header that passed every v1 check against a mapping of a known length: the only way
+/// to get one is [`RingHeader::check`] (or [`RingHeader::new_checked`]), so holding one proves
+/// the header was validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CheckedHeader {
+    header: RingHeader,
+    geometry: Geometry,
+}
+
+impl CheckedHeader {
+    /// The header as validated (its live counters as they were then).
+    pub fn header(&self) -> &RingHeader {
+        &self.header
+    }
+
+    /// The ring's geometry.
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    /// The producer epoch (never zero).
+    pub fn epoch(&self) -> u64 {
+        self.header.epoch
+    }
+
+    /// When the ring was created.
+    pub fn created(&self) -> crate::time::UnixNs {
+        crate::time::UnixNs(self.header.created_unix_ns)
+    }
+
+    /// Whether the writer stores the 64-bit counters as two 32-bit halves.
+    pub fn split_64(&self) -> bool {
+        self.header.flags & FLAG_SPLIT_64 != 0
+    }
+
+    /// Whether `other` has the same immutable fields (the live counters are ignored).
+    pub fn same_ring(&self, other: &RingHeader) -> bool {
+        let mut o = *other;
+        o.write_index = self.header.write_index;
+        o.heartbeat_timestamp = self.header.heartbeat_timestamp;
+        o == self.header
+    }
+}
+
 impl RingHeader {
     /// A fresh header for `geometry` with `writeIndex` 0 and a correct CRC.
     pub fn new(geometry: Geometry, epoch: u64, created_unix_ns: u64, flags: u32) -> Self {
@@ -381,19 +457,26 @@ impl RingHeader {
     ///
     /// # Errors
     /// [`HeaderError`] names the first check that failed.
-    pub fn new_checked(bytes: &[u8], region_len: usize) -> Result<(Self, Geometry), HeaderError> {
+    pub fn new_checked(bytes: &[u8], region_len: usize) -> Result<CheckedHeader, HeaderError> {
         let header = Self::read_from_prefix(bytes)
             .map_err(|_| HeaderError::Truncated(bytes.len()))?
             .0;
-        let geometry = header.validate(region_len)?;
-        Ok((header, geometry))
+        header.check(region_len)
     }
 
-    /// Checks every v1 rule against a mapping of `region_len` bytes and returns the geometry.
+    /// Checks every v1 rule against a mapping of `region_len` bytes.
     ///
     /// # Errors
     /// [`HeaderError`] names the first check that failed.
-    pub fn validate(&self, region_len: usize) -> Result<Geometry, HeaderError> {
+    pub fn check(self, region_len: usize) -> Result<CheckedHeader, HeaderError> {
+        let geometry = self.validate_fields(region_len)?;
+        Ok(CheckedHeader {
+            header: self,
+            geometry,
+        })
+    }
+
+    fn validate_fields(&self, region_len: usize) -> Result<Geometry, HeaderError> {
         if self.magic != MAGIC {
             return Err(HeaderError::Magic(self.magic));
         }
@@ -461,22 +544,23 @@ mod tests {
         let g = Geometry::new(256, 16).unwrap();
         let h = RingHeader::new(g, 7, 1, 0);
         let len = g.region_len();
-        assert_eq!(RingHeader::new_checked(h.as_bytes(), len), Ok((h, g)));
+        let checked = RingHeader::new_checked(h.as_bytes(), len).unwrap();
+        assert_eq!((checked.header(), checked.geometry()), (&h, g));
         assert_eq!(
             RingHeader::new_checked(&h.as_bytes()[..79], len),
             Err(HeaderError::Truncated(79))
         );
         assert!(matches!(
-            h.validate(len + 8),
+            h.check(len + 8),
             Err(HeaderError::RegionLength { .. })
         ));
 
         let mut bad = h;
         bad.magic ^= 1;
-        assert_eq!(bad.validate(len), Err(HeaderError::Magic(MAGIC ^ 1)));
+        assert_eq!(bad.check(len).map(|c| c.geometry()), Err(HeaderError::Magic(MAGIC ^ 1)));
         let mut bad = h;
         bad.version = 2;
-        assert_eq!(bad.validate(len), Err(HeaderError::Version(2)));
+        assert_eq!(bad.check(len).map(|c| c.geometry()), Err(HeaderError::Version(2)));
         // Every immutable field is covered by the CRC.
         for field in [8usize, 12, 36, 40, 48, 56, 76] {
             let mut bytes = [0u8; HEADER_SIZE];
@@ -491,17 +575,17 @@ mod tests {
         let mut live = h;
         live.write_index = 99;
         live.heartbeat_timestamp = 12345;
-        assert!(live.validate(len).is_ok());
+        assert!(live.check(len).map(|c| c.geometry()).is_ok());
         // Rules behind a correct CRC still hold.
         let mut zero_epoch = RingHeader::new(g, 0, 1, 0);
-        assert_eq!(zero_epoch.validate(len), Err(HeaderError::Epoch));
+        assert_eq!(zero_epoch.check(len).map(|c| c.geometry()), Err(HeaderError::Epoch));
         zero_epoch = RingHeader::new(g, 1, 1, 0x80);
-        assert_eq!(zero_epoch.validate(len), Err(HeaderError::Flags(0x80)));
+        assert_eq!(zero_epoch.check(len).map(|c| c.geometry()), Err(HeaderError::Flags(0x80)));
         let mut odd = RingHeader::new(g, 1, 1, 0);
         odd.frame_count = 12;
         odd.crc32 = header_crc(&odd);
         assert_eq!(
-            odd.validate(len),
+            odd.check(len).map(|c| c.geometry()),
             Err(HeaderError::Geometry(GeometryError::FrameCount(12)))
         );
     }

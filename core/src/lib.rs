@@ -11,10 +11,13 @@
 //! | [`crc`] | CRC-32/ISO-HDLC and the zero-run extension the slot checksum uses |
 //! | [`region`] | the shared region as atomics, and the [`region::Region`] trait platforms implement |
 //! | [`frame`] | the checks that make a committed slot a valid frame; a byte-exact slot encoder |
-//! | [`slot`] | the seqlock protocol: [`slot::Writer`] (grant → commit) and [`slot::Reader`] |
+//! | [`ring`] | a region whose header passed validation — the only thing a reader attaches to |
+//! | [`slot`] | the seqlock protocol: [`slot::Writer`] and [`slot::Reader`] (yields transport-checked frames) |
 //! | [`vitals`], [`payload`] | records, ranges, JSON and binary codecs |
 //! | [`watchdog`], [`backoff`] | stall detection with time passed in; the polling schedule |
+//! | [`session`] | the reader service: decode, watchdog, header and `writeIndex` checks, coalesced reports, counters across producer epochs |
 //! | [`source`] | the `SensorDataSource` contract and its events |
+//! | [`time`] | monotonic and wall-clock time as distinct types |
 //!
 //! Invariants a reader guarantees: a frame is delivered only if its slot was committed for the
 //! expected index before and after the copy, its CRC, sequence number, size, zero bytes, type
@@ -35,8 +38,11 @@ pub mod layout;
 pub mod payload;
 mod reader;
 pub mod region;
+pub mod ring;
+pub mod session;
 pub mod slot;
 pub mod source;
+pub mod time;
 pub mod vitals;
 pub mod watchdog;
 mod writer;
@@ -46,4 +52,4 @@ mod tests;
 
 pub use layout::{Encoding, FrameType, Geometry};
 pub use payload::Record;
-pub use reader::AttachError;
+pub use ring::Ring;

@@ -2,9 +2,10 @@
 
 use crate::atomics::{fence, AtomicU32, Ordering};
 use crate::frame::{self, committed_word, FrameView, RawSlot, RejectReason};
-use crate::layout::{Encoding, Geometry, HeaderError, RingHeader, SlotHeader, SLOT_HEADER_SIZE};
-use crate::payload::{self, Record};
+use crate::layout::{Geometry, HeaderError, RingHeader, SlotHeader, SLOT_HEADER_SIZE};
 use crate::region::Region;
+use crate::ring::Ring;
+use crate::time::UnixMs;
 
 /// What a reader does when the writer has lapped it (more than `frameCount` frames ahead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,6 +29,8 @@ pub enum Start {
     Latest,
     /// With the oldest frame the ring still holds.
     Oldest,
+    /// At this ring index (a reader resuming where it left off).
+    At(u64),
 }
 
 /// Why indices were dropped (never seen as data).
@@ -60,19 +63,49 @@ pub struct RejectCounts {
     pub malformed: u64,
     /// Value out of physiological range.
     pub out_of_range: u64,
+    /// Implausible frame timestamp.
+    pub timestamp: u64,
 }
 
 impl RejectCounts {
     /// Sum over all reasons.
     pub fn total(&self) -> u64 {
-        self.crc
-            + self.sequence
-            + self.data_size
-            + self.padding
-            + self.frame_type
-            + self.encoding
-            + self.malformed
-            + self.out_of_range
+        self.as_array()
+            .iter()
+            .fold(0u64, |acc, (_, n)| acc.saturating_add(*n))
+    }
+
+    /// Every reason with its count, in a fixed order, named as in JSON output.
+    pub fn as_array(&self) -> [(&'static str, u64); 9] {
+        [
+            ("crc", self.crc),
+            ("sequence", self.sequence),
+            ("data_size", self.data_size),
+            ("padding", self.padding),
+            ("frame_type", self.frame_type),
+            ("encoding", self.encoding),
+            ("malformed", self.malformed),
+            ("out_of_range", self.out_of_range),
+            ("timestamp", self.timestamp),
+        ]
+    }
+
+    /// Adds `other` (saturating).
+    pub fn add(&mut self, other: &RejectCounts) {
+        let pairs = [
+            (&mut self.crc, other.crc),
+            (&mut self.sequence, other.sequence),
+            (&mut self.data_size, other.data_size),
+            (&mut self.padding, other.padding),
+            (&mut self.frame_type, other.frame_type),
+            (&mut self.encoding, other.encoding),
+            (&mut self.malformed, other.malformed),
+            (&mut self.out_of_range, other.out_of_range),
+            (&mut self.timestamp, other.timestamp),
+        ];
+        for (c, n) in pairs {
+            *c = c.saturating_add(n);
+        }
     }
 
     fn count(&mut self, reason: &RejectReason) {
@@ -85,16 +118,18 @@ impl RejectCounts {
             RejectReason::Encoding(_) => &mut self.encoding,
             RejectReason::Payload(p) if p.is_range() => &mut self.out_of_range,
             RejectReason::Payload(_) => &mut self.malformed,
+            RejectReason::Timestamp(_) => &mut self.timestamp,
         };
-        *c += 1;
+        *c = c.saturating_add(1);
     }
 }
 
-/// What a reader has done with every index it moved past.
+/// What a reader has done with every index it moved past. Every counter saturates: none
+/// wraps or goes backwards, whatever a hostile writer does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Counters {
-    /// Frames delivered as data (heartbeat frames included).
+    /// Frames delivered (heartbeat frames included).
     pub delivered: u64,
     /// Indices skipped because the writer lapped the reader.
     pub dropped_lapped: u64,
@@ -107,39 +142,88 @@ pub struct Counters {
 impl Counters {
     /// All dropped indices.
     pub fn dropped(&self) -> u64 {
-        self.dropped_lapped + self.dropped_overwritten
+        self.dropped_lapped.saturating_add(self.dropped_overwritten)
     }
 
     /// `delivered + dropped + rejected`: equals the number of indices the reader moved past.
     pub fn accounted(&self) -> u64 {
-        self.delivered + self.dropped() + self.rejected.total()
+        self.delivered
+            .saturating_add(self.dropped())
+            .saturating_add(self.rejected.total())
+    }
+
+    /// Adds `other` to these counters (saturating).
+    pub fn add(&mut self, other: &Counters) {
+        self.delivered = self.delivered.saturating_add(other.delivered);
+        self.dropped_lapped = self.dropped_lapped.saturating_add(other.dropped_lapped);
+        self.dropped_overwritten = self
+            .dropped_overwritten
+            .saturating_add(other.dropped_overwritten);
+        self.rejected.add(&other.rejected);
+    }
+
+    /// Counts one rejected frame.
+    pub fn count_rejected(&mut self, reason: &RejectReason) {
+        self.rejected.count(reason);
+    }
+
+    /// Counts `count` dropped indices.
+    pub fn count_dropped(&mut self, count: u64, cause: DropCause) {
+        let c = match cause {
+            DropCause::Lapped => &mut self.dropped_lapped,
+            DropCause::Overwritten => &mut self.dropped_overwritten,
+        };
+        *c = c.saturating_add(count);
     }
 }
 
-/// A delivered frame.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    /// Ring index.
-    pub index: u64,
-    /// Acquisition time, ns since the Unix epoch.
-    pub timestamp_ns: u64,
-    /// Payload encoding it arrived in.
-    pub encoding: Encoding,
-    /// The decoded, range-checked record.
-    pub record: Record,
+/// What `writeIndex` did that no honest writer does. The reader does not move past it; the
+/// session reports it as a header fault and re-attaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum IndexFault {
+    /// `writeIndex` went below the reader's position (it only ever grows).
+    Behind {
+        /// `writeIndex` as read (twice, so a split 64-bit store in progress is not mistaken).
+        write_index: u64,
+        /// The reader's position.
+        position: u64,
+    },
+    /// `writeIndex` is further ahead than the writer could have published in the time since
+    /// the reader attached.
+    Ahead {
+        /// `writeIndex` as read.
+        write_index: u64,
+        /// The highest value the session found plausible.
+        limit: u64,
+    },
+}
+
+impl core::fmt::Display for IndexFault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Behind {
+                write_index,
+                position,
+            } => write!(
+                f,
+                "writeIndex went backwards to {write_index} (reader at {position})"
+            ),
+            Self::Ahead { write_index, limit } => write!(
+                f,
+                "writeIndex jumped to {write_index}, beyond the plausible {limit}"
+            ),
+        }
+    }
 }
 
 /// The outcome of one [`Reader::poll`].
-#[derive(Debug, Clone, PartialEq)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "no_std and no alloc: records are fixed-capacity values moved by copy, never boxed"
-)]
-pub enum Poll {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Poll<'a> {
     /// Nothing new.
     Empty,
-    /// One frame delivered.
-    Delivered(Delivery),
+    /// One frame passed every transport check (its payload is not decoded yet).
+    Frame(FrameView<'a>),
     /// `count` indices starting at `first` were dropped.
     Dropped {
         /// First dropped index.
@@ -156,105 +240,102 @@ pub enum Poll {
         /// Why.
         reason: RejectReason,
     },
+    /// `writeIndex` is implausible; the reader did not move.
+    Fault(IndexFault),
 }
 
 /// Why a reader could not attach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum AttachError {
-    /// The header is invalid.
-    Header(HeaderError),
-    /// The scratch buffer is smaller than the slot's payload capacity.
-    ScratchTooSmall {
-        /// Needed.
-        needed: usize,
-        /// Given.
-        given: usize,
-    },
+pub struct ScratchTooSmall {
+    /// Bytes needed (the ring's payload capacity).
+    pub needed: usize,
+    /// Bytes given.
+    pub given: usize,
 }
 
-impl core::fmt::Display for AttachError {
+impl core::fmt::Display for ScratchTooSmall {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::Header(e) => write!(f, "invalid ring header: {e}"),
-            Self::ScratchTooSmall { needed, given } => {
-                write!(
-                    f,
-                    "scratch buffer of {given} bytes, the ring needs {needed}"
-                )
-            }
-        }
+        write!(
+            f,
+            "scratch buffer of {} bytes, the ring needs {}",
+            self.given, self.needed
+        )
     }
 }
 
-impl core::error::Error for AttachError {}
+impl core::error::Error for ScratchTooSmall {}
 
-/// One consumer's position in a ring, its counters and its copy buffer.
+/// One consumer's position in a ring, its counters and its copy buffer: the slot layer. It
+/// yields frames that passed the transport checks; decoding is the next layer up
+/// ([`crate::session::Session`], or [`crate::payload::decode`] by hand).
 #[derive(Debug)]
 pub struct Reader<R: Region, S: AsMut<[u8]>> {
-    region: R,
+    ring: Ring<R>,
     scratch: S,
-    header: RingHeader,
-    geometry: Geometry,
     policy: LapPolicy,
     next: u64,
     start: u64,
+    limit: u64,
     counters: Counters,
 }
 
 impl<R: Region, S: AsMut<[u8]>> Reader<R, S> {
-    /// Validates the region's header and positions a reader at `start`. `scratch` must hold at
-    /// least `frameSizeBytes - 32` bytes (the payload is copied there before it is checked).
+    /// Positions a reader at `start` in a validated ring. `scratch` must hold at least
+    /// `frameSizeBytes - 32` bytes (the payload is copied there before it is checked).
     ///
     /// # Errors
-    /// [`AttachError`].
+    /// [`ScratchTooSmall`].
     pub fn attach(
-        region: R,
+        ring: Ring<R>,
         mut scratch: S,
         policy: LapPolicy,
         start: Start,
-    ) -> Result<Self, AttachError> {
-        let view = region.region();
-        let header = view.header_snapshot();
-        let geometry = header.validate(view.len()).map_err(AttachError::Header)?;
+    ) -> Result<Self, ScratchTooSmall> {
+        let geometry = ring.header().geometry();
         let needed = geometry.payload_capacity();
         let given = scratch.as_mut().len();
         if given < needed {
-            return Err(AttachError::ScratchTooSmall { needed, given });
+            return Err(ScratchTooSmall { needed, given });
         }
-        // SYNC: Acquire pairs with the Release store of `writeIndex` in `Grant::commit`.
-        let w = view.write_index(Ordering::Acquire);
+        // SYNC: Acquire pairs with the Release store of `writeIndex` in `Writer::publish`.
+        let w = ring.region().region().write_index(Ordering::Acquire);
         let n = u64::from(geometry.frame_count());
         let next = match start {
             Start::Next => w,
             Start::Latest => w.saturating_sub(1),
             Start::Oldest => w.saturating_sub(n),
+            Start::At(i) => i,
         };
         Ok(Self {
-            region,
+            ring,
             scratch,
-            header,
-            geometry,
             policy,
             next,
             start: next,
+            limit: u64::MAX,
             counters: Counters::default(),
         })
     }
 
+    /// The validated ring.
+    pub fn ring(&self) -> &Ring<R> {
+        &self.ring
+    }
+
     /// The header as validated at attach time.
     pub fn header(&self) -> &RingHeader {
-        &self.header
+        self.ring.header().header()
     }
 
     /// The ring's geometry.
     pub fn geometry(&self) -> Geometry {
-        self.geometry
+        self.ring.header().geometry()
     }
 
     /// The producer epoch.
     pub fn epoch(&self) -> u64 {
-        self.header.epoch
+        self.ring.header().epoch()
     }
 
     /// Counters so far.
@@ -267,6 +348,11 @@ impl<R: Region, S: AsMut<[u8]>> Reader<R, S> {
         self.next
     }
 
+    /// The index the reader attached at.
+    pub fn start_index(&self) -> u64 {
+        self.start
+    }
+
     /// Indices moved past since attach; always equals `counters().accounted()`.
     pub fn moved_past(&self) -> u64 {
         self.next - self.start
@@ -274,17 +360,17 @@ impl<R: Region, S: AsMut<[u8]>> Reader<R, S> {
 
     /// The region.
     pub fn region(&self) -> &R {
-        &self.region
+        self.ring.region()
     }
 
-    /// `heartbeatTimestamp`, ms since the Unix epoch.
-    pub fn heartbeat_ms(&self) -> u64 {
-        self.region.region().heartbeat_ms()
+    /// `heartbeatTimestamp`.
+    pub fn heartbeat(&self) -> UnixMs {
+        UnixMs(self.ring.region().region().heartbeat_ms())
     }
 
     /// `writeIndex` (Relaxed: a statistic, not a publication).
     pub fn write_index(&self) -> u64 {
-        self.region.region().write_index(Ordering::Relaxed)
+        self.ring.region().region().write_index(Ordering::Relaxed)
     }
 
     /// Frames published but not yet read (0 if the writer index went backwards).
@@ -292,105 +378,58 @@ impl<R: Region, S: AsMut<[u8]>> Reader<R, S> {
         self.write_index().saturating_sub(self.next)
     }
 
-    /// Re-reads the header and compares its immutable fields with the attach-time copy, so a
-    /// header rewritten under a live reader is noticed. The reader keeps using its attach-time
-    /// geometry either way, so it never reads out of bounds.
+    /// The highest `writeIndex` the reader accepts; above it [`Reader::poll`] reports
+    /// [`IndexFault::Ahead`] instead of jumping (default: no limit). The session moves it with
+    /// time.
+    pub fn set_index_limit(&mut self, limit: u64) {
+        self.limit = limit;
+    }
+
+    /// Re-reads the header (see [`Ring::recheck`]).
     ///
     /// # Errors
     /// [`HeaderError`] if the header changed or became invalid.
     pub fn check_header(&self) -> Result<(), HeaderError> {
-        let view = self.region.region();
-        let mut now = view.header_snapshot();
-        now.validate(view.len())?;
-        now.write_index = self.header.write_index;
-        now.heartbeat_timestamp = self.header.heartbeat_timestamp;
-        if now == self.header {
-            Ok(())
-        } else {
-            Err(HeaderError::Changed)
-        }
+        self.ring.recheck()
+    }
+
+    /// Counts the frame just returned by [`Reader::poll`] as rejected instead of delivered,
+    /// for a layer above that refuses its payload (so one set of counters stays the truth).
+    pub fn refuse_last(&mut self, reason: &RejectReason) {
+        self.counters.delivered = self.counters.delivered.saturating_sub(1);
+        self.counters.rejected.count(reason);
     }
 
     /// Takes one step: delivers, drops or rejects at most one frame (or one lapped run).
     #[inline]
-    pub fn poll(&mut self) -> Poll {
-        match self.step() {
-            Step::Empty => Poll::Empty,
-            Step::Dropped {
-                first,
-                count,
-                cause,
-            } => Poll::Dropped {
-                first,
-                count,
-                cause,
-            },
-            Step::Rejected { index, reason } => self.reject(index, reason),
-            Step::Valid { index, meta } => {
-                let len = meta.len;
-                let payload = self.scratch.as_mut().get(..len).unwrap_or(&[]);
-                match payload::decode(meta.frame.frame_type, meta.frame.encoding, payload) {
-                    Ok(record) => {
-                        self.counters.delivered += 1;
-                        Poll::Delivered(Delivery {
-                            index,
-                            timestamp_ns: meta.frame.timestamp_ns,
-                            encoding: meta.frame.encoding,
-                            record,
-                        })
-                    }
-                    Err(e) => self.reject(index, RejectReason::Payload(e)),
-                }
-            }
-        }
-    }
-
-    /// Like [`Reader::poll`] but without decoding: a valid frame is delivered as raw payload
-    /// bytes (for bridges and recorders that forward payloads).
-    #[allow(
-        clippy::result_large_err,
-        reason = "the error is the same fixed-size Poll that poll returns"
-    )]
-    pub fn poll_raw(&mut self) -> Result<Option<FrameView<'_>>, Poll> {
-        match self.step() {
-            Step::Empty => Ok(None),
-            Step::Dropped {
-                first,
-                count,
-                cause,
-            } => Err(Poll::Dropped {
-                first,
-                count,
-                cause,
-            }),
-            Step::Rejected { index, reason } => Err(self.reject(index, reason)),
-            Step::Valid { index, meta } => {
-                self.counters.delivered += 1;
-                let payload = self.scratch.as_mut().get(..meta.len).unwrap_or(&[]);
-                Ok(Some(FrameView {
-                    index,
-                    meta: meta.frame,
-                    payload,
-                }))
-            }
-        }
-    }
-
-    fn reject(&mut self, index: u64, reason: RejectReason) -> Poll {
-        self.counters.rejected.count(&reason);
-        Poll::Rejected { index, reason }
-    }
-
-    #[inline]
-    fn step(&mut self) -> Step {
-        let view = self.region.region();
-        let geometry = self.geometry;
+    pub fn poll(&mut self) -> Poll<'_> {
+        let view = self.ring.region().region();
+        let geometry = self.ring.header().geometry();
         let n = u64::from(geometry.frame_count());
-        // SYNC: Acquire pairs with the Release store of `writeIndex` in `Grant::commit`; together
-        // with the Acquire load of `commit` below it makes frame `next`'s stores visible.
+        // SYNC: Acquire pairs with the Release store of `writeIndex` in `Writer::publish`;
+        // together with the Acquire load of `commit` below it makes frame `next`'s stores
+        // visible.
         let w = view.write_index(Ordering::Acquire);
         if w <= self.next {
-            return Step::Empty;
+            if w < self.next {
+                // A split 64-bit store in progress can look smaller for an instant; a second
+                // look tells a real step backwards from that.
+                // SYNC: as above.
+                let again = view.write_index(Ordering::Acquire);
+                if again < self.next {
+                    return Poll::Fault(IndexFault::Behind {
+                        write_index: again,
+                        position: self.next,
+                    });
+                }
+            }
+            return Poll::Empty;
+        }
+        if w > self.limit {
+            return Poll::Fault(IndexFault::Ahead {
+                write_index: w,
+                limit: self.limit,
+            });
         }
         if w - self.next > n {
             let target = match self.policy {
@@ -400,8 +439,8 @@ impl<R: Region, S: AsMut<[u8]>> Reader<R, S> {
             let first = self.next;
             let count = target - first;
             self.next = target;
-            self.counters.dropped_lapped += count;
-            return Step::Dropped {
+            self.counters.count_dropped(count, DropCause::Lapped);
+            return Poll::Dropped {
                 first,
                 count,
                 cause: DropCause::Lapped,
@@ -411,17 +450,17 @@ impl<R: Region, S: AsMut<[u8]>> Reader<R, S> {
         let per_slot = geometry.frame_size() as usize / 4;
         let start = geometry.slot_of(index) * per_slot;
         let Some(slot) = view.words().get(start..start + per_slot) else {
-            // Unreachable: attach checked the region length against the geometry.
+            // Unreachable: the ring's length was checked against the geometry.
             return self.drop_one(index);
         };
         let expected = committed_word(index);
-        // SYNC: Acquire pairs with the Release store of `commit` in `Grant::commit`.
+        // SYNC: Acquire pairs with the Release store of `commit` in `Writer::publish`.
         let c1 = slot[1].load(Ordering::Acquire);
         if c1 != expected {
             return self.drop_one(index);
         }
         let copied = copy_slot(slot, self.scratch.as_mut(), geometry.payload_capacity());
-        // SYNC: pairs with the `fence(Release)` in `Grant::commit` (see the module docs of
+        // SYNC: pairs with the `fence(Release)` in `Writer::publish` (see the module docs of
         // `slot`): if the copy saw a later frame's store, the re-load below sees its `writing`.
         fence(Ordering::Acquire);
         // Relaxed: ordered by the fence above.
@@ -442,50 +481,27 @@ impl<R: Region, S: AsMut<[u8]>> Reader<R, S> {
             crc32: copied.crc32,
             padding: copied.padding,
         };
-        match frame::check(&raw, index, geometry.frame_size() as usize) {
-            Ok(view) => Step::Valid {
-                index,
-                meta: ValidMeta {
-                    frame: view.meta,
-                    len: view.payload.len(),
-                },
-            },
-            Err(reason) => Step::Rejected { index, reason },
+        match frame::check(&raw, index, geometry.slot_size()) {
+            Ok(view) => {
+                self.counters.delivered = self.counters.delivered.saturating_add(1);
+                Poll::Frame(view)
+            }
+            Err(reason) => {
+                self.counters.rejected.count(&reason);
+                Poll::Rejected { index, reason }
+            }
         }
     }
 
-    fn drop_one(&mut self, index: u64) -> Step {
+    fn drop_one(&mut self, index: u64) -> Poll<'static> {
         self.next = index + 1;
-        self.counters.dropped_overwritten += 1;
-        Step::Dropped {
+        self.counters.count_dropped(1, DropCause::Overwritten);
+        Poll::Dropped {
             first: index,
             count: 1,
             cause: DropCause::Overwritten,
         }
     }
-}
-
-#[derive(Clone, Copy)]
-struct ValidMeta {
-    frame: crate::frame::FrameMeta,
-    len: usize,
-}
-
-enum Step {
-    Empty,
-    Dropped {
-        first: u64,
-        count: u64,
-        cause: DropCause,
-    },
-    Rejected {
-        index: u64,
-        reason: RejectReason,
-    },
-    Valid {
-        index: u64,
-        meta: ValidMeta,
-    },
 }
 
 struct Copied {

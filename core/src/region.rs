@@ -225,6 +225,21 @@ impl<'a> RegionRef<'a> {
         self.header.heartbeat.store(value, Ordering::Relaxed);
     }
 
+    /// Stores the "producer stopped" heartbeat (see `Writer::stop`).
+    pub(crate) fn store_heartbeat_release(&self, value: u64) {
+        // SYNC: Release pairs with the Acquire load in `heartbeat_acquire`, publishing the
+        // writer's last `writeIndex` store.
+        self.header.heartbeat.store(value, Ordering::Release);
+    }
+
+    /// Loads `heartbeatTimestamp` with Acquire, to see every store the writer made before a
+    /// Release store of the heartbeat (its "stopped" mark).
+    #[inline]
+    pub fn heartbeat_acquire(&self) -> u64 {
+        // SYNC: pairs with the Release store in `store_heartbeat_release`.
+        self.header.heartbeat.load(Ordering::Acquire)
+    }
+
     /// A snapshot of the header as bytes-on-the-wire values (relaxed loads; the immutable
     /// fields never change after the writer's initialisation).
     pub fn header_snapshot(&self) -> RingHeader {
@@ -296,6 +311,18 @@ impl<'a> RegionRef<'a> {
         let mask = 1u32 << ((offset % 4) * 8 + usize::from(bit & 7));
         // Relaxed: a deliberate corruption; readers must catch it by CRC, not by ordering.
         word.fetch_xor(mask, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Fault injection: overwrites `writeIndex` (a broken or hostile writer). The writer's own
+    /// next commit stores its real index again.
+    ///
+    /// # Errors
+    /// [`RegionError::ReadOnly`] for a read-only view.
+    pub fn poke_write_index(&self, value: u64) -> Result<(), RegionError> {
+        self.check_writable()?;
+        // Relaxed: a deliberate corruption; readers must catch it by plausibility, not order.
+        self.header.write_index.store(value, Ordering::Relaxed);
         Ok(())
     }
 

@@ -19,13 +19,23 @@
 //! 4. store `writeIndex = i + 1` (Release); store `heartbeatTimestamp` (Relaxed).
 //!
 //! # Reader, its index `r` ([`Reader::poll`])
-//! 1. load `writeIndex` (Acquire). `writeIndex <= r`: nothing new. `writeIndex - r > frameCount`:
+//! 1. load `writeIndex` (Acquire). `writeIndex == r`: nothing new. `writeIndex < r` (read twice):
+//!    the index went backwards — an [`IndexFault`], the reader does not move. Above the
+//!    session's plausibility limit: an [`IndexFault`] too. `writeIndex - r > frameCount`:
 //!    lapped — count the skipped indices as dropped and jump per [`LapPolicy`];
 //! 2. load `commit` (Acquire); anything but `committed(r)` means the slot was reused: drop `r`;
 //! 3. copy the fields and payload (Relaxed loads), `fence(Acquire)`, re-load `commit`
 //!    (Relaxed); a change means the copy may be torn: drop `r`;
-//! 4. run [`crate::frame::check`] (size, CRC, zero bytes, sequence, type, encoding), then decode
-//!    and range-check the payload; any failure rejects `r` with a reason.
+//! 4. run [`crate::frame::check`] (size, CRC, zero bytes, sequence, type, encoding); a failure
+//!    rejects `r` with a reason. The frame that passes goes up to the session, which checks its
+//!    timestamp, decodes and range-checks its payload ([`crate::session`]).
+//!
+//! # `heartbeatTimestamp`
+//! The writer stores its wall-clock ms after every commit and at least every 50 ms while idle
+//! (Relaxed: a liveness hint). When it stops cleanly it stores
+//! [`crate::layout::HEARTBEAT_STOPPED`] with Release ([`Writer::stop`]); a reader that loads
+//! that value with Acquire sees the final `writeIndex` and drains every frame before it
+//! reports "producer stopped".
 //!
 //! Every index the reader moves past is counted exactly once as delivered, dropped or rejected
 //! ([`Counters::accounted`]).
@@ -36,6 +46,6 @@
 //! frame and differs from the first load.
 
 pub use crate::reader::{
-    Counters, Delivery, DropCause, LapPolicy, Poll, Reader, RejectCounts, Start,
+    Counters, DropCause, IndexFault, LapPolicy, Poll, Reader, RejectCounts, ScratchTooSmall, Start,
 };
-pub use crate::writer::{Grant, InitError, Writer, WriterConfig};
+pub use crate::writer::{InitError, Writer, WriterConfig};

@@ -4,20 +4,25 @@
 //! [`SensorEvent`]s. Consumers such as a monitoring service depend only on this trait.
 
 use crate::frame::RejectReason;
+use crate::layout::HeaderError;
 use crate::payload::PayloadError;
+use crate::slot::{DropCause, IndexFault};
+use crate::time::{Nanos, UnixNs};
 use crate::vitals::{VitalsRecord, WaveformChunk};
 
 /// Connection state of a data source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ConnectionState {
-    /// Handshake in progress.
+    /// Handshake in progress (or waiting for a busy or absent producer).
     Connecting,
     /// Mapped and receiving.
     Connected,
     /// The producer's heartbeat stopped; data is paused.
     Stalled,
-    /// Looking for a (restarted) producer.
+    /// The producer said it stopped (a clean exit); waiting for a new one.
+    Stopped,
+    /// Re-attaching: to a restarted producer, or after a header fault.
     Reconnecting,
     /// Stopped or failed.
     Disconnected,
@@ -30,13 +35,14 @@ impl ConnectionState {
             Self::Connecting => "connecting",
             Self::Connected => "connected",
             Self::Stalled => "stalled",
+            Self::Stopped => "producer_stopped",
             Self::Reconnecting => "reconnecting",
             Self::Disconnected => "disconnected",
         }
     }
 }
 
-/// What went wrong, for [`SensorError`].
+/// What kind of problem a [`SensorError`] is (for counting and JSON names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SensorErrorKind {
@@ -53,11 +59,11 @@ pub enum SensorErrorKind {
     InvalidValue,
     /// A frame's payload was malformed.
     MalformedPayload,
-    /// A frame broke the slot rules (sequence, size, padding, type, encoding).
+    /// A frame broke the slot rules (sequence, size, padding, type, encoding, timestamp).
     InvalidFrame,
     /// The handshake with the producer failed.
     Handshake,
-    /// The ring header was invalid or changed under the reader.
+    /// The ring header, or `writeIndex`, is invalid or changed under the reader.
     Header,
 }
 
@@ -88,31 +94,120 @@ impl SensorErrorKind {
     }
 }
 
-/// A reportable problem.
+/// What was wrong with a ring's header or `writeIndex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct SensorError {
-    /// What kind.
-    pub kind: SensorErrorKind,
-    /// The ring index concerned, if one.
-    pub index: Option<u64>,
-    /// How many frames (for drops), else 1.
-    pub count: u64,
-    /// For stalls: reader time since the heartbeat last moved, ns.
-    pub heartbeat_age_ns: Option<u64>,
-    /// For rejections: the reason.
-    pub reason: Option<RejectReason>,
+pub enum HeaderFault {
+    /// The header became invalid or was rewritten.
+    Header(HeaderError),
+    /// `writeIndex` went backwards or jumped implausibly far.
+    Index(IndexFault),
+}
+
+impl core::fmt::Display for HeaderFault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Header(e) => write!(f, "{e}"),
+            Self::Index(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Why a (re-)handshake failed, as far as a platform-independent consumer needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum HandshakeProblem {
+    /// The producer refused this reader (credentials, token, channel, version).
+    Refused,
+    /// The producer is not one this reader trusts (wrong owner, unsafe directory).
+    Untrusted,
+    /// The producer offered a ring the reader will not map or read.
+    BadRing,
+    /// Anything else (I/O, protocol).
+    Other,
+}
+
+/// A reportable problem; each kind carries exactly its own data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SensorError {
+    /// The producer's heartbeat has not moved for `heartbeat_age` of reader time.
+    Stalled {
+        /// Reader time since the heartbeat last moved.
+        heartbeat_age: Nanos,
+    },
+    /// `count` consecutive indices starting at `first` were lost in the ring.
+    Dropped {
+        /// First lost index.
+        first: u64,
+        /// How many.
+        count: u64,
+        /// Why (of the first run, when runs of both causes were merged).
+        cause: DropCause,
+    },
+    /// `count` consecutive frames starting at `first` were rejected for the same kind of
+    /// reason; `reason` is the first one's.
+    Rejected {
+        /// First rejected index.
+        first: u64,
+        /// How many.
+        count: u64,
+        /// The first frame's reason.
+        reason: RejectReason,
+    },
+    /// `count` valid events never reached the consumer (it fell behind); the counters still
+    /// include them.
+    EventsLost {
+        /// How many.
+        count: u64,
+    },
+    /// The header or `writeIndex` is wrong; the reader re-attaches.
+    Header(HeaderFault),
+    /// A (re-)handshake failed.
+    Handshake(HandshakeProblem),
 }
 
 impl SensorError {
-    /// An error of `kind` with no details.
-    pub const fn new(kind: SensorErrorKind) -> Self {
-        Self {
-            kind,
-            index: None,
-            count: 1,
-            heartbeat_age_ns: None,
-            reason: None,
+    /// The kind, for counting and JSON.
+    pub fn kind(&self) -> SensorErrorKind {
+        match self {
+            Self::Stalled { .. } => SensorErrorKind::Stalled,
+            Self::Dropped { .. } => SensorErrorKind::Dropped,
+            Self::Rejected { reason, .. } => SensorErrorKind::of_rejection(reason),
+            Self::EventsLost { .. } => SensorErrorKind::EventsLost,
+            Self::Header(_) => SensorErrorKind::Header,
+            Self::Handshake(_) => SensorErrorKind::Handshake,
+        }
+    }
+
+    /// Frames (or events) this report stands for: the run length, else 1.
+    pub fn count(&self) -> u64 {
+        match self {
+            Self::Dropped { count, .. }
+            | Self::Rejected { count, .. }
+            | Self::EventsLost { count } => *count,
+            _ => 1,
+        }
+    }
+}
+
+impl core::fmt::Display for SensorError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Stalled { heartbeat_age } => {
+                write!(f, "producer stalled: heartbeat age {heartbeat_age}")
+            }
+            Self::Dropped { first, count, .. } => {
+                write!(f, "{count} frame(s) dropped from index {first}")
+            }
+            Self::Rejected {
+                first,
+                count,
+                reason,
+            } => write!(f, "{count} frame(s) rejected from index {first}: {reason}"),
+            Self::EventsLost { count } => write!(f, "{count} event(s) lost by a slow consumer"),
+            Self::Header(h) => write!(f, "ring fault: {h}"),
+            Self::Handshake(p) => write!(f, "handshake failed: {p:?}"),
         }
     }
 }
@@ -124,32 +219,32 @@ impl SensorError {
     reason = "no_std and no alloc: records are fixed-capacity values moved by copy, never boxed"
 )]
 pub enum SensorEvent {
-    /// A vitals frame (seed 000's `vitalsReceived`).
+    /// A vitals frame (the patient monitor's "vitals received").
     Vitals {
-        /// Acquisition time, ns since the Unix epoch.
-        timestamp_ns: u64,
+        /// Acquisition time.
+        timestamp: UnixNs,
         /// Ring index.
         index: u64,
         /// The values.
         record: VitalsRecord,
     },
-    /// A waveform chunk (seed 000's `waveformSampleReady`).
+    /// A waveform chunk.
     Waveform {
-        /// Acquisition time of the first sample, ns since the Unix epoch.
-        timestamp_ns: u64,
+        /// Acquisition time of the first sample.
+        timestamp: UnixNs,
         /// Ring index.
         index: u64,
         /// The samples.
         chunk: WaveformChunk,
     },
-    /// The connection state changed (seed 000's `connectionStatusChanged`).
+    /// The connection state changed.
     Connection {
         /// New state.
         state: ConnectionState,
         /// Producer epoch, when known.
         epoch: Option<u64>,
     },
-    /// A problem (seed 000's `sensorError`).
+    /// A problem.
     Error(SensorError),
 }
 
@@ -190,4 +285,8 @@ pub trait SensorDataSource {
 
     /// Hands every event ready now to `sink`, in order, and returns how many.
     fn poll_events(&mut self, sink: &mut dyn FnMut(SensorEvent)) -> usize;
+
+    /// The session's counters and state right now (`None` before the first attach). These
+    /// are exact; events are a convenience that a slow consumer may lose.
+    fn stats(&self) -> Option<crate::session::SessionStats>;
 }

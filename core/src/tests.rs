@@ -11,6 +11,10 @@ use crate::frame::{self, FrameMeta, RejectReason, SlotError, SlotView};
 use crate::layout::{Encoding, FrameType, Geometry, HeaderError, HEADER_SIZE};
 use crate::payload::{self, PayloadError, Record};
 use crate::region::{Access, RegionRef, SharedHeader};
+use crate::ring::Ring;
+use crate::session::{Session, SessionConfig};
+use crate::source::{SensorError, SensorEvent};
+use crate::time::{MonoNs, UnixMs, UnixNs};
 use crate::slot::{DropCause, LapPolicy, Poll, Reader, Start, Writer, WriterConfig};
 use crate::vitals::{Channel, Field, Nibp, VitalsRecord, WaveformChunk};
 
@@ -31,8 +35,8 @@ fn writer(geometry: Geometry) -> Writer<RegionRef<'static>> {
     let config = WriterConfig {
         geometry,
         epoch: 0xE90C,
-        created_unix_ns: 1,
-        now_ms: 1000,
+        created: UnixNs(1),
+        now: UnixMs(1000),
     };
     Writer::create(region(geometry), config).unwrap()
 }
@@ -43,7 +47,13 @@ fn reader(
     start: Start,
 ) -> Reader<RegionRef<'static>, Vec<u8>> {
     let cap = w.geometry().payload_capacity();
-    Reader::attach(*w.region(), vec![0u8; cap], policy, start).unwrap()
+    Reader::attach(Ring::new_checked(*w.region()).unwrap(), vec![0u8; cap], policy, start).unwrap()
+}
+
+fn session(w: &Writer<RegionRef<'static>>) -> Session<RegionRef<'static>, Vec<u8>> {
+    let cap = w.geometry().payload_capacity();
+    let ring = Ring::new_checked(*w.region()).unwrap();
+    Session::new(ring, vec![0u8; cap], SessionConfig::default(), MonoNs(0)).unwrap()
 }
 
 fn vitals(hr: u16) -> VitalsRecord {
@@ -76,7 +86,10 @@ fn chunk(first: u64) -> WaveformChunk {
 
 fn delivered(p: Poll) -> (u64, Record) {
     match p {
-        Poll::Delivered(d) => (d.index, d.record),
+        Poll::Frame(v) => (
+            v.index,
+            payload::decode(v.meta.frame_type, v.meta.encoding, v.payload).unwrap(),
+        ),
         other => panic!("expected a delivery, got {other:?}"),
     }
 }
@@ -88,7 +101,7 @@ fn round_trip_both_encodings_and_all_types() {
     assert_eq!(r.poll(), Poll::Empty);
     for enc in [Encoding::Json, Encoding::Binary] {
         let rec = Record::Vitals(vitals(72));
-        let i = w.publish_record(&rec, enc, 5_000, 1001).unwrap();
+        let i = w.publish_record(&rec, enc, UnixNs(5_000), UnixMs(1001)).unwrap();
         let (idx, got) = delivered(r.poll());
         assert_eq!(idx, i);
         match (enc, got) {
@@ -101,15 +114,15 @@ fn round_trip_both_encodings_and_all_types() {
             (_, g) => panic!("{g:?}"),
         }
         let wave = Record::Waveform(chunk(40));
-        w.publish_record(&wave, enc, 6_000, 1002).unwrap();
+        w.publish_record(&wave, enc, UnixNs(6_000), UnixMs(1002)).unwrap();
         assert_eq!(delivered(r.poll()).1, wave);
     }
-    w.publish_heartbeat(7_000, 1003).unwrap();
+    w.publish_heartbeat(UnixNs(7_000), UnixMs(1003));
     assert_eq!(delivered(r.poll()).1, Record::Heartbeat);
     assert_eq!(r.poll(), Poll::Empty);
     assert_eq!(r.counters().delivered, 5);
     assert_eq!(r.counters().accounted(), r.moved_past());
-    assert_eq!(r.heartbeat_ms(), 1003);
+    assert_eq!(r.heartbeat().0, 1003);
 }
 
 #[test]
@@ -117,7 +130,7 @@ fn lapping_latest_jumps_to_newest_with_exact_drop_count() {
     let mut w = writer(Geometry::new(128, 4).unwrap());
     let mut r = reader(&w, LapPolicy::Latest, Start::Next);
     for i in 0..10u16 {
-        w.publish_record(&Record::Vitals(vitals(60 + i)), Encoding::Binary, 0, 0)
+        w.publish_record(&Record::Vitals(vitals(60 + i)), Encoding::Binary, UnixNs(0), UnixMs(0))
             .unwrap();
     }
     assert_eq!(
@@ -147,7 +160,7 @@ fn lapping_oldest_keeps_every_frame_still_held() {
     let mut w = writer(Geometry::new(128, 4).unwrap());
     let mut r = reader(&w, LapPolicy::Oldest, Start::Next);
     for i in 0..10u16 {
-        w.publish_record(&Record::Vitals(vitals(60 + i)), Encoding::Binary, 0, 0)
+        w.publish_record(&Record::Vitals(vitals(60 + i)), Encoding::Binary, UnixNs(0), UnixMs(0))
             .unwrap();
     }
     assert_eq!(
@@ -167,7 +180,7 @@ fn lapping_oldest_keeps_every_frame_still_held() {
 fn start_positions() {
     let mut w = writer(Geometry::new(128, 4).unwrap());
     for _ in 0..6 {
-        w.publish_heartbeat(0, 0).unwrap();
+        w.publish_heartbeat(UnixNs(0), UnixMs(0));
     }
     assert_eq!(reader(&w, LapPolicy::Latest, Start::Next).position(), 6);
     assert_eq!(reader(&w, LapPolicy::Latest, Start::Latest).position(), 5);
@@ -179,7 +192,7 @@ fn a_slot_being_rewritten_is_dropped_not_delivered() {
     let g = Geometry::new(128, 4).unwrap();
     let mut w = writer(g);
     let mut r = reader(&w, LapPolicy::Latest, Start::Next);
-    w.publish_record(&Record::Vitals(vitals(70)), Encoding::Binary, 0, 0)
+    w.publish_record(&Record::Vitals(vitals(70)), Encoding::Binary, UnixNs(0), UnixMs(0))
         .unwrap();
     // The writer starts frame 4 in slot 0 (same slot as frame 0) and stops half-way.
     let commit_offset = g.slot_offset(0) + 4;
@@ -216,10 +229,10 @@ fn every_single_bit_flip_of_a_committed_slot_is_caught() {
             for bit in 0..8u8 {
                 let mut w = writer(g);
                 let mut r = reader(&w, LapPolicy::Latest, Start::Next);
-                w.publish_record(&rec, enc, 123, 0).unwrap();
+                w.publish_record(&rec, enc, UnixNs(123), UnixMs(0)).unwrap();
                 w.region().flip_bit(g.slot_offset(0) + byte, bit).unwrap();
                 match r.poll() {
-                    Poll::Delivered(d) => panic!("flip of byte {byte} bit {bit} delivered {d:?}"),
+                    Poll::Frame(d) => panic!("flip of byte {byte} bit {bit} delivered {d:?}"),
                     Poll::Empty => panic!("flip of byte {byte} bit {bit} lost the frame silently"),
                     _ => {}
                 }
@@ -235,7 +248,7 @@ fn rejection_reasons() {
     let meta = |t: FrameType, e: Encoding| FrameMeta {
         frame_type: t,
         encoding: e,
-        timestamp_ns: 9,
+        timestamp: UnixNs(9),
     };
     type Case<'a> = (&'a [u8], FrameMeta, fn(&RejectReason) -> bool);
     let cases: [Case<'_>; 4] = [
@@ -267,15 +280,26 @@ fn rejection_reasons() {
             |r| *r == RejectReason::Payload(PayloadError::PartialNibp),
         ),
     ];
+    // Payload problems are the session's layer: the slot layer passes the frame up, the
+    // session rejects it and counts it.
     for (payload, m, ok) in cases {
         let mut w = writer(g);
-        let mut r = reader(&w, LapPolicy::Latest, Start::Next);
-        w.publish(m, payload, 0).unwrap();
-        match r.poll() {
-            Poll::Rejected { index: 0, reason } => assert!(ok(&reason), "{reason:?}"),
+        let mut s = session(&w);
+        w.publish(m, payload, UnixMs(1000)).unwrap();
+        let mut events = Vec::new();
+        s.poll(MonoNs(1), &mut |e| events.push(e));
+        match events.as_slice() {
+            [SensorEvent::Error(SensorError::Rejected {
+                first: 0,
+                count: 1,
+                reason,
+            })] => assert!(ok(reason), "{reason:?}"),
             other => panic!("{other:?}"),
         }
-        assert_eq!(r.counters().rejected.total(), 1);
+        let stats = s.stats();
+        assert_eq!(stats.current.counters.rejected.total(), 1);
+        assert_eq!(stats.current.counters.delivered, 0);
+        assert_eq!(stats.current.accounted(), 1);
     }
     // Unknown type and encoding written by a foreign writer (bytes patched, CRC recomputed).
     for (word0, want) in [
@@ -284,7 +308,7 @@ fn rejection_reasons() {
     ] {
         let mut w = writer(g);
         let mut r = reader(&w, LapPolicy::Latest, Start::Next);
-        w.publish(meta(FrameType::Heartbeat, Encoding::Json), &[], 0)
+        w.publish(meta(FrameType::Heartbeat, Encoding::Json), &[], UnixMs(0))
             .unwrap();
         let base = g.slot_offset(0);
         let mut bytes = vec![0u8; g.frame_size() as usize];
@@ -316,10 +340,10 @@ fn oversized_payload_is_refused_by_the_writer() {
     let meta = FrameMeta {
         frame_type: FrameType::Vitals,
         encoding: Encoding::Json,
-        timestamp_ns: 0,
+        timestamp: UnixNs(0),
     };
     assert_eq!(
-        w.publish(meta, &[b' '; 33], 0),
+        w.publish(meta, &[b' '; 33], UnixMs(0)),
         Err(frame::WriteError::PayloadTooLarge {
             len: 33,
             capacity: 32
@@ -328,10 +352,10 @@ fn oversized_payload_is_refused_by_the_writer() {
     assert_eq!(w.published(), 0);
     // JSON vitals do not fit a 64-byte slot; binary ones do.
     assert!(w
-        .publish_record(&Record::Vitals(vitals(80)), Encoding::Json, 0, 0)
+        .publish_record(&Record::Vitals(vitals(80)), Encoding::Json, UnixNs(0), UnixMs(0))
         .is_err());
     assert!(w
-        .publish_record(&Record::Vitals(vitals(80)), Encoding::Binary, 0, 0)
+        .publish_record(&Record::Vitals(vitals(80)), Encoding::Binary, UnixNs(0), UnixMs(0))
         .is_ok());
 }
 
@@ -343,7 +367,7 @@ fn writer_refuses_invalid_records() {
         ..vitals(0)
     });
     assert!(matches!(
-        w.publish_record(&bad, Encoding::Json, 0, 0),
+        w.publish_record(&bad, Encoding::Json, UnixNs(0), UnixMs(0)),
         Err(frame::WriteError::Encode(payload::EncodeError::Invalid(
             Field::HeartRate
         )))
@@ -360,10 +384,10 @@ fn live_slot_bytes_equal_encode_slot_and_pass_slot_view() {
     let meta = FrameMeta {
         frame_type: FrameType::Vitals,
         encoding: Encoding::Json,
-        timestamp_ns: 77,
+        timestamp: UnixNs(77),
     };
     for _ in 0..5 {
-        w.publish(meta, &buf[..len], 0).unwrap();
+        w.publish(meta, &buf[..len], UnixMs(0)).unwrap();
     }
     let base = g.slot_offset(4);
     let live: Vec<u8> = (0..64)
@@ -396,19 +420,18 @@ fn header_changes_under_a_live_reader_are_detected() {
     assert_eq!(r.check_header(), Ok(()));
     w.region().poke_word(12, 8).unwrap(); // frameCount 4 -> 8, CRC now stale
     assert!(matches!(r.check_header(), Err(HeaderError::Crc { .. })));
-    // A reader cannot attach to it either.
-    let scratch = vec![0u8; 96];
-    assert!(Reader::attach(*w.region(), scratch, LapPolicy::Latest, Start::Next).is_err());
+    // A new reader cannot attach to it either: the ring does not validate.
+    assert!(Ring::new_checked(*w.region()).is_err());
 }
 
 #[test]
 fn attach_checks_scratch_size() {
     let w = writer(Geometry::new(128, 4).unwrap());
     let err =
-        Reader::attach(*w.region(), vec![0u8; 95], LapPolicy::Latest, Start::Next).unwrap_err();
+        Reader::attach(Ring::new_checked(*w.region()).unwrap(), vec![0u8; 95], LapPolicy::Latest, Start::Next).unwrap_err();
     assert_eq!(
         err,
-        crate::AttachError::ScratchTooSmall {
+        crate::slot::ScratchTooSmall {
             needed: 96,
             given: 95
         }
@@ -433,8 +456,8 @@ fn read_only_regions_refuse_writers_and_faults() {
     let config = WriterConfig {
         geometry: g,
         epoch: 1,
-        created_unix_ns: 0,
-        now_ms: 0,
+        created: UnixNs(0),
+        now: UnixMs(0),
     };
     assert_eq!(
         Writer::create(ro, config).unwrap_err(),

@@ -2,9 +2,10 @@
 
 use crate::atomics::{fence, AtomicU32, Ordering};
 use crate::frame::{self, committed_word, writing_word, FrameMeta, WriteError};
-use crate::layout::{Encoding, FrameType, Geometry, RingHeader, SLOT_HEADER_SIZE};
+use crate::layout::{Encoding, FrameType, Geometry, RingHeader, HEARTBEAT_STOPPED, SLOT_HEADER_SIZE};
 use crate::payload::{self, Record, MAX_ENCODED_LEN};
 use crate::region::{Region, RegionError, RegionRef};
+use crate::time::{UnixMs, UnixNs};
 
 /// How a writer sets up a ring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,10 +14,10 @@ pub struct WriterConfig {
     pub geometry: Geometry,
     /// Producer instance id; must not be zero.
     pub epoch: u64,
-    /// Creation time, ns since the Unix epoch.
-    pub created_unix_ns: u64,
-    /// Initial heartbeat, ms since the Unix epoch.
-    pub now_ms: u64,
+    /// Creation time (wall clock).
+    pub created: UnixNs,
+    /// Initial heartbeat (wall clock).
+    pub now: UnixMs,
 }
 
 /// Why a writer could not take a region.
@@ -59,15 +60,6 @@ pub struct Writer<R: Region> {
     epoch: u64,
 }
 
-/// The right to write the next frame: nothing is visible to readers until [`Grant::commit`].
-/// A grant dropped without committing leaves the slot marked "being written" for an index that
-/// `writeIndex` has not reached, so no reader looks at it, and the next grant reuses the index.
-#[derive(Debug)]
-pub struct Grant<'w, R: Region> {
-    writer: &'w mut Writer<R>,
-    index: u64,
-}
-
 impl<R: Region> Writer<R> {
     /// Takes `region`, zeroes it and writes a fresh header. Must happen before any reader maps
     /// the region.
@@ -93,7 +85,7 @@ impl<R: Region> Writer<R> {
             // Relaxed: no reader exists yet; the handshake that shares the region orders it.
             word.store(0, Ordering::Relaxed);
         }
-        let mut header = RingHeader::new(config.geometry, config.epoch, config.created_unix_ns, {
+        let mut header = RingHeader::new(config.geometry, config.epoch, config.created.0, {
             #[cfg(target_has_atomic = "64")]
             {
                 0
@@ -103,7 +95,7 @@ impl<R: Region> Writer<R> {
                 crate::layout::FLAG_SPLIT_64
             }
         });
-        header.heartbeat_timestamp = config.now_ms;
+        header.heartbeat_timestamp = heartbeat_value(config.now);
         view.store_header(&header)
             .map_err(|_: RegionError| InitError::ReadOnly)?;
         Ok(Self {
@@ -139,16 +131,8 @@ impl<R: Region> Writer<R> {
         self.region
     }
 
-    /// Starts the next frame.
-    pub fn grant(&mut self) -> Grant<'_, R> {
-        let index = self.next;
-        Grant {
-            writer: self,
-            index,
-        }
-    }
-
-    /// Writes and commits one frame with a raw payload; returns its index.
+    /// Writes and commits one frame with a raw payload; returns its index. Nothing is visible
+    /// to readers until the frame is complete (see [`crate::slot`] for the protocol).
     ///
     /// # Errors
     /// [`WriteError::PayloadTooLarge`]; nothing is written then.
@@ -156,9 +140,29 @@ impl<R: Region> Writer<R> {
         &mut self,
         meta: FrameMeta,
         payload: &[u8],
-        now_ms: u64,
+        now: UnixMs,
     ) -> Result<u64, WriteError> {
-        self.grant().commit(meta, payload, now_ms)
+        let geometry = self.geometry;
+        let capacity = geometry.payload_capacity();
+        if payload.len() > capacity {
+            return Err(WriteError::PayloadTooLarge {
+                len: payload.len(),
+                capacity,
+            });
+        }
+        Ok(self.commit(meta, payload, now))
+    }
+
+    /// Writes and commits a frame whose payload fits the slot.
+    fn commit(&mut self, meta: FrameMeta, payload: &[u8], now: UnixMs) -> u64 {
+        let index = self.next;
+        let view = self.region.region();
+        let slot = self.slot_words(&view, index);
+        write_slot(slot, index, meta, payload, self.geometry.slot_size().bytes());
+        view.store_write_index(index + 1);
+        view.store_heartbeat(heartbeat_value(now));
+        self.next = index + 1;
+        index
     }
 
     /// Encodes `record` and publishes it; returns its index.
@@ -169,36 +173,47 @@ impl<R: Region> Writer<R> {
         &mut self,
         record: &Record,
         encoding: Encoding,
-        timestamp_ns: u64,
-        now_ms: u64,
+        timestamp: UnixNs,
+        now: UnixMs,
     ) -> Result<u64, WriteError> {
         let mut buf = [0u8; MAX_ENCODED_LEN];
         let len = payload::encode(record, encoding, &mut buf).map_err(WriteError::Encode)?;
         let meta = FrameMeta {
             frame_type: record.frame_type(),
             encoding,
-            timestamp_ns,
+            timestamp,
         };
-        self.publish(meta, &buf[..len], now_ms)
+        self.publish(meta, &buf[..len], now)
     }
 
-    /// Publishes an empty heartbeat frame (type 3).
-    ///
-    /// # Errors
-    /// None in practice (an empty payload always fits); kept for a uniform signature.
-    pub fn publish_heartbeat(&mut self, timestamp_ns: u64, now_ms: u64) -> Result<u64, WriteError> {
+    /// Publishes an empty heartbeat frame (type 3); returns its index. An empty payload fits
+    /// every slot, so this cannot fail.
+    pub fn publish_heartbeat(&mut self, timestamp: UnixNs, now: UnixMs) -> u64 {
         let meta = FrameMeta {
             frame_type: FrameType::Heartbeat,
             encoding: Encoding::Json,
-            timestamp_ns,
+            timestamp,
         };
-        self.publish(meta, &[], now_ms)
+        self.commit(meta, &[], now)
     }
 
     /// Refreshes `heartbeatTimestamp` without publishing a frame. Call at least every 50 ms
     /// while idle.
-    pub fn heartbeat(&self, now_ms: u64) {
-        self.region.region().store_heartbeat(now_ms);
+    pub fn heartbeat(&self, now: UnixMs) {
+        self.region.region().store_heartbeat(heartbeat_value(now));
+    }
+
+    /// Marks the ring "producer stopped" ([`HEARTBEAT_STOPPED`] in `heartbeatTimestamp`) and
+    /// gives the region back. Readers deliver every frame committed before this, then report
+    /// the producer stopped (not stalled).
+    pub fn stop(self) -> R {
+        // SYNC: Release pairs with the Acquire load of the heartbeat in
+        // `Session::producer_stopped`: a reader that sees "stopped" also sees the last
+        // `writeIndex` store, so it can drain every frame before reporting.
+        self.region
+            .region()
+            .store_heartbeat_release(HEARTBEAT_STOPPED);
+        self.region
     }
 
     fn slot_words<'a>(&self, view: &RegionRef<'a>, index: u64) -> &'a [AtomicU32] {
@@ -210,83 +225,62 @@ impl<R: Region> Writer<R> {
     }
 }
 
-impl<R: Region> Grant<'_, R> {
-    /// The ring index this frame will have.
-    pub fn index(&self) -> u64 {
-        self.index
+/// A wall-clock heartbeat value that can never be mistaken for [`HEARTBEAT_STOPPED`].
+fn heartbeat_value(now: UnixMs) -> u64 {
+    now.0.min(HEARTBEAT_STOPPED - 1)
+}
+
+/// Writes frame `index` into `slot` (the slot's words, `frame_size / 4` of them) and commits it.
+fn write_slot(slot: &[AtomicU32], index: u64, meta: FrameMeta, payload: &[u8], frame_size: usize) {
+    if slot.len() < SLOT_HEADER_SIZE / 4 + 2 {
+        // Unreachable: the region length was checked against the geometry in `create`.
+        return;
     }
+    let header = frame::slot_header(index, meta, payload.len());
+    let crc = frame::slot_crc(&header, payload, frame_size);
 
-    /// Writes the frame, commits it and advances `writeIndex`; returns the index.
-    ///
-    /// # Errors
-    /// [`WriteError::PayloadTooLarge`]; nothing is written then.
-    pub fn commit(self, meta: FrameMeta, payload: &[u8], now_ms: u64) -> Result<u64, WriteError> {
-        let w = self.writer;
-        let geometry = w.geometry;
-        let capacity = geometry.payload_capacity();
-        if payload.len() > capacity {
-            return Err(WriteError::PayloadTooLarge {
-                len: payload.len(),
-                capacity,
-            });
-        }
-        let index = self.index;
-        let view = w.region.region();
-        let slot = w.slot_words(&view, index);
-        if slot.len() < SLOT_HEADER_SIZE / 4 + 2 {
-            // Unreachable by construction (see `slot_words`).
-            return Err(WriteError::SlotSize(slot.len() * 4));
-        }
-        let header = frame::slot_header(index, meta, payload.len());
-        let crc = frame::slot_crc(&header, payload, geometry.frame_size() as usize);
+    // Relaxed: ordered by the fence below.
+    slot[1].store(writing_word(index), Ordering::Relaxed);
+    // SYNC: pairs with the `fence(Acquire)` in `Reader::poll`: a reader whose copy observed
+    // any store below also observes `writing(index)` when it re-loads `commit`.
+    fence(Ordering::Release);
 
-        // Relaxed: ordered by the fence below.
-        slot[1].store(writing_word(index), Ordering::Relaxed);
-        // SYNC: pairs with the `fence(Acquire)` in `Reader::step`: a reader whose copy observed
-        // any store below also observes `writing(index)` when it re-loads `commit`.
-        fence(Ordering::Release);
-
-        // Relaxed stores: published by the Release store of `commit` below.
-        let st = |i: usize, v: u32| {
-            if let Some(word) = slot.get(i) {
-                word.store(v, Ordering::Relaxed);
-            }
-        };
-        st(
-            0,
-            u32::from(header.frame_type) | (u32::from(header.encoding) << 8),
-        );
-        st(2, header.timestamp_ns as u32);
-        st(3, (header.timestamp_ns >> 32) as u32);
-        st(4, header.sequence_number);
-        st(5, header.data_size);
-        let mut word = SLOT_HEADER_SIZE / 4;
-        let mut chunks = payload.chunks_exact(4);
-        for c in &mut chunks {
-            st(word, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-            word += 1;
+    // Relaxed stores: published by the Release store of `commit` below.
+    let st = |i: usize, v: u32| {
+        if let Some(word) = slot.get(i) {
+            word.store(v, Ordering::Relaxed);
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 4];
-            last[..rest.len()].copy_from_slice(rest);
-            st(word, u32::from_le_bytes(last));
-            word += 1;
-        }
-        let crc_word = slot.len() - 2;
-        while word < crc_word {
-            st(word, 0);
-            word += 1;
-        }
-        st(crc_word, crc);
-        st(crc_word + 1, 0);
-
-        // SYNC: Release pairs with the Acquire load of `commit` in `Reader::step`: a reader that
-        // sees `committed(index)` sees every store above.
-        slot[1].store(committed_word(index), Ordering::Release);
-        view.store_write_index(index + 1);
-        view.store_heartbeat(now_ms);
-        w.next = index + 1;
-        Ok(index)
+    };
+    st(
+        0,
+        u32::from(header.frame_type) | (u32::from(header.encoding) << 8),
+    );
+    st(2, header.timestamp_ns as u32);
+    st(3, (header.timestamp_ns >> 32) as u32);
+    st(4, header.sequence_number);
+    st(5, header.data_size);
+    let mut word = SLOT_HEADER_SIZE / 4;
+    let mut chunks = payload.chunks_exact(4);
+    for c in &mut chunks {
+        st(word, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        word += 1;
     }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 4];
+        last[..rest.len()].copy_from_slice(rest);
+        st(word, u32::from_le_bytes(last));
+        word += 1;
+    }
+    let crc_word = slot.len() - 2;
+    while word < crc_word {
+        st(word, 0);
+        word += 1;
+    }
+    st(crc_word, crc);
+    st(crc_word + 1, 0);
+
+    // SYNC: Release pairs with the Acquire load of `commit` in `Reader::poll`: a reader that
+    // sees `committed(index)` sees every store above.
+    slot[1].store(committed_word(index), Ordering::Release);
 }

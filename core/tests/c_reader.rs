@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::AtomicU32;
 
+use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::layout::{self, Encoding, Geometry, RingHeader, SlotHeader, HEADER_SIZE};
 use vitalring_core::payload::Record;
 use vitalring_core::region::{Access, RegionRef, SharedHeader};
@@ -84,8 +85,8 @@ fn c_structs_of_seed_000_have_our_offsets_and_read_our_ring() {
     let config = WriterConfig {
         geometry: g,
         epoch: 42,
-        created_unix_ns: 0,
-        now_ms: 0,
+        created: UnixNs(0),
+        now: UnixMs(0),
     };
     let mut w = Writer::create(region, config).unwrap();
     for i in 0..11u16 {
@@ -95,7 +96,7 @@ fn c_structs_of_seed_000_have_our_offsets_and_read_our_ring() {
             rr_rpm: 12,
             ..Default::default()
         };
-        w.publish_record(&Record::Vitals(v), Encoding::Json, u64::from(i) * 1000, 0)
+        w.publish_record(&Record::Vitals(v), Encoding::Json, UnixNs(u64::from(i) * 1000), UnixMs(0))
             .unwrap();
     }
     let mut bytes = region.header_snapshot().as_bytes().to_vec();

@@ -83,8 +83,8 @@ fn model(policy: LapPolicy, before: u64, reader_polls: usize) {
             WriterConfig {
                 geometry: g,
                 epoch: 1,
-                created_unix_ns: 0,
-                now_ms: 0,
+                created: UnixNs(0),
+                now: UnixMs(0),
             },
         )
         .unwrap();

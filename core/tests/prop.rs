@@ -5,6 +5,7 @@
 use core::sync::atomic::AtomicU32;
 
 use proptest::prelude::*;
+use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::frame::{self, committed_word, FrameMeta, SlotError, SlotView};
 use vitalring_core::layout::{Encoding, FrameType, HEADER_SIZE, SLOT_OVERHEAD};
 use vitalring_core::payload::{self, EncodeError, PayloadError, Record, MAX_ENCODED_LEN};
@@ -218,7 +219,7 @@ fn encode(record: &Record, enc: Encoding, index: u64, f: usize) -> Vec<u8> {
     let meta = FrameMeta {
         frame_type: record.frame_type(),
         encoding: enc,
-        timestamp_ns: index.wrapping_mul(1_000_003),
+        timestamp: UnixNs(index.wrapping_mul(1_000_003)),
     };
     frame::encode_slot(index, meta, &buf[..len], &mut slot).unwrap();
     slot
@@ -274,7 +275,7 @@ fn golden_bytes_of_one_vitals_frame() {
     let meta = FrameMeta {
         frame_type: FrameType::Vitals,
         encoding: Encoding::Json,
-        timestamp_ns: ts,
+        timestamp: UnixNs(ts),
     };
     let mut encoded = vec![0u8; F];
     frame::encode_slot(index, meta, &buf[..len], &mut encoded).unwrap();
@@ -295,8 +296,8 @@ fn golden_bytes_of_one_vitals_frame() {
         WriterConfig {
             geometry: g,
             epoch: 1,
-            created_unix_ns: 0,
-            now_ms: 0,
+            created: UnixNs(0),
+            now: UnixMs(0),
         },
     )
     .unwrap();
@@ -304,9 +305,9 @@ fn golden_bytes_of_one_vitals_frame() {
     // publishing heartbeats is too slow for 2^31 frames, so compare at a small index and
     // rebuild the golden frame for it.
     for _ in 0..5 {
-        w.publish_heartbeat(0, 0).unwrap();
+        w.publish_heartbeat(UnixNs(0), UnixMs(0));
     }
-    let i = w.publish_record(&rec, Encoding::Json, ts, 1).unwrap();
+    let i = w.publish_record(&rec, Encoding::Json, UnixNs(ts), UnixMs(1)).unwrap();
     assert_eq!(i, 5);
     let live: Vec<u8> = (0..F)
         .step_by(4)

@@ -1,5 +1,6 @@
 //! A clock that only moves when the test moves it.
 
+use vitalring_core::time::{MonoNs, UnixMs, UnixNs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,26 +30,26 @@ impl ManualClock {
         clock
     }
 
-    /// Monotonic time, ns.
-    pub fn now_ns(&self) -> u64 {
+    /// Monotonic time.
+    pub fn now(&self) -> MonoNs {
         // Relaxed: one counter, no data published through it.
-        self.state.monotonic_ns.load(Ordering::Relaxed)
+        MonoNs(self.state.monotonic_ns.load(Ordering::Relaxed))
     }
 
-    /// Wall time, ns since the Unix epoch.
-    pub fn wall_ns(&self) -> u64 {
-        // Relaxed: see `now_ns`.
-        self.state.wall_ns.load(Ordering::Relaxed)
+    /// Wall time.
+    pub fn wall(&self) -> UnixNs {
+        // Relaxed: see `now`.
+        UnixNs(self.state.wall_ns.load(Ordering::Relaxed))
     }
 
-    /// Wall time, ms since the Unix epoch.
-    pub fn wall_ms(&self) -> u64 {
-        self.wall_ns() / NS_PER_MS
+    /// Wall time in ms (the heartbeat's unit).
+    pub fn wall_ms(&self) -> UnixMs {
+        self.wall().as_ms()
     }
 
     /// Moves both faces forward by `ns`.
     pub fn advance_ns(&self, ns: u64) {
-        // Relaxed: see `now_ns`.
+        // Relaxed: see `now`.
         self.state.monotonic_ns.fetch_add(ns, Ordering::Relaxed);
         self.state.wall_ns.fetch_add(ns, Ordering::Relaxed);
     }
@@ -65,7 +66,7 @@ impl ManualClock {
 
     /// Sets the wall face alone (a wall-clock jump); the monotonic face is untouched.
     pub fn set_wall_ms(&self, wall_ms: u64) {
-        // Relaxed: see `now_ns`.
+        // Relaxed: see `now`.
         self.state
             .wall_ns
             .store(wall_ms.saturating_mul(NS_PER_MS), Ordering::Relaxed);
@@ -80,13 +81,13 @@ mod tests {
     fn advances_both_faces_and_jumps_wall_alone() {
         let c = ManualClock::new(1_700_000_000_000);
         let shared = c.clone();
-        assert_eq!(c.now_ns(), 0);
+        assert_eq!(c.now(), MonoNs(0));
         c.advance_ms(250);
         c.advance(Duration::from_micros(5));
-        assert_eq!(shared.now_ns(), 250_005_000);
-        assert_eq!(shared.wall_ms(), 1_700_000_000_250);
+        assert_eq!(shared.now(), MonoNs(250_005_000));
+        assert_eq!(shared.wall_ms(), UnixMs(1_700_000_000_250));
         c.set_wall_ms(5);
-        assert_eq!(c.wall_ms(), 5);
-        assert_eq!(c.now_ns(), 250_005_000, "monotonic face does not jump");
+        assert_eq!(c.wall_ms(), UnixMs(5));
+        assert_eq!(c.now(), MonoNs(250_005_000), "monotonic face does not jump");
     }
 }

@@ -6,6 +6,7 @@
 //! one access size per word). Faults that need the counters to move are made with the real
 //! [`Writer`]: see [`FaultInjector::torn_publish`] and [`lap`].
 
+use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::frame::{committed_word, writing_word, FrameMeta, WriteError};
 use vitalring_core::layout::{header_crc, HEADER_SIZE, SLOT_HEADER_SIZE};
 use vitalring_core::region::{Region, RegionError, RegionRef};
@@ -190,10 +191,10 @@ impl<R: Region> FaultInjector<R> {
         writer: &mut Writer<W>,
         meta: FrameMeta,
         payload: &[u8],
-        now_ms: u64,
+        now: UnixMs,
     ) -> Result<u64, FaultError> {
         let index = writer
-            .publish(meta, payload, now_ms)
+            .publish(meta, payload, now)
             .map_err(FaultError::Write)?;
         self.tear(index)?;
         Ok(index)
@@ -206,6 +207,12 @@ impl<R: Region> FaultInjector<R> {
     /// [`FaultError::Region`].
     pub fn force_commit(&self, index: u64) -> Result<(), FaultError> {
         self.poke_slot_word(index, SLOT_COMMIT_OFFSET, committed_word(index))
+    }
+
+    /// Overwrites `writeIndex` (a hostile or broken writer).
+    pub fn set_write_index(&self, value: u64) {
+        // Only a read-only region refuses, and the injector holds a writable one.
+        let _ = self.region.region().poke_write_index(value);
     }
 
     /// Flips bit `bit` of header byte `offset` (in `[0, 16)` or `[32, 80)`; the live counters
@@ -272,22 +279,17 @@ impl<R: Region> FaultInjector<R> {
 /// than `frameCount` to lap a reader that has not moved). Returns the last index published.
 ///
 /// # Errors
-/// [`FaultError::Write`] (cannot happen for heartbeat frames).
 pub fn lap<W: Region>(
     writer: &mut Writer<W>,
     frames: u64,
-    timestamp_ns: u64,
-    now_ms: u64,
-) -> Result<Option<u64>, FaultError> {
+    timestamp: UnixNs,
+    now: UnixMs,
+) -> Option<u64> {
     let mut last = None;
     for _ in 0..frames {
-        last = Some(
-            writer
-                .publish_heartbeat(timestamp_ns, now_ms)
-                .map_err(FaultError::Write)?,
-        );
+        last = Some(writer.publish_heartbeat(timestamp, now));
     }
-    Ok(last)
+    last
 }
 
 #[cfg(test)]
@@ -308,8 +310,8 @@ mod tests {
             WriterConfig {
                 geometry: g,
                 epoch: 9,
-                created_unix_ns: 1,
-                now_ms: 1,
+                created: UnixNs(1),
+                now: UnixMs(1),
             },
         )
         .unwrap();
@@ -319,13 +321,13 @@ mod tests {
     const META: FrameMeta = FrameMeta {
         frame_type: FrameType::Heartbeat,
         encoding: Encoding::Json,
-        timestamp_ns: 5,
+        timestamp: UnixNs(5),
     };
 
     #[test]
     fn slot_bytes_round_trip_and_bit_flips_break_the_crc() {
         let (mut w, inj, _) = setup();
-        let i = w.publish(META, b"abc", 2).unwrap();
+        let i = w.publish(META, b"abc", UnixMs(2)).unwrap();
         let bytes = inj.slot_bytes(i);
         assert!(SlotView::new_checked(&bytes, Some(i)).is_ok());
         inj.flip_slot_bit(i, 25, 3).unwrap();
@@ -345,8 +347,9 @@ mod tests {
     fn torn_publish_is_dropped_and_header_faults_are_seen() {
         let (mut w, inj, g) = setup();
         let ro = w.region().read_only();
-        let mut r = Reader::attach(ro, vec![0u8; 96], LapPolicy::Latest, Start::Next).unwrap();
-        let i = inj.torn_publish(&mut w, META, b"", 3).unwrap();
+        let ring = vitalring_core::Ring::new_checked(ro).unwrap();
+        let mut r = Reader::attach(ring, vec![0u8; 96], LapPolicy::Latest, Start::Next).unwrap();
+        let i = inj.torn_publish(&mut w, META, b"", UnixMs(3)).unwrap();
         assert!(matches!(r.poll(), Poll::Dropped { first, count: 1, .. } if first == i));
         inj.tear(w.published()).unwrap();
         assert_eq!(r.poll(), Poll::Empty);
@@ -365,6 +368,6 @@ mod tests {
         );
         inj.flip_header_bit(40, 0).unwrap();
         assert!(matches!(r.check_header(), Err(HeaderError::Crc { .. })));
-        assert_eq!(lap(&mut w, 5, 0, 4).unwrap(), Some(5));
+        assert_eq!(lap(&mut w, 5, UnixNs(0), UnixMs(4)), Some(5));
     }
 }

@@ -23,17 +23,40 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use vitalring_core::frame::FrameMeta;
+use vitalring_core::frame::{FrameMeta, RejectReason};
+use vitalring_core::time::{UnixMs, UnixNs};
+use vitalring_core::Ring;
 use vitalring_core::layout::{Encoding, FrameType, RingHeader, HEADER_SIZE};
 use vitalring_core::payload::{self, PayloadError, Record, MAX_ENCODED_LEN};
 use vitalring_core::region::Region;
 use vitalring_core::slot::{
-    Delivery, DropCause, LapPolicy, Poll, Reader, Start, Writer, WriterConfig,
+    DropCause, LapPolicy, Poll, Reader, Start, Writer, WriterConfig,
 };
 use vitalring_core::vitals::{Channel, Nibp, VitalsRecord, WaveformChunk, MAX_SAMPLES};
 use vitalring_core::Geometry;
 
 use crate::{FaultInjector, MockRegion};
+
+/// What one poll of the slot layer plus the decode above it gave.
+#[derive(Debug)]
+enum Outcome {
+    Empty,
+    Dropped {
+        first: u64,
+        count: u64,
+        cause: DropCause,
+    },
+    Rejected {
+        index: u64,
+        reason: RejectReason,
+    },
+    Fault(vitalring_core::slot::IndexFault),
+    Delivered {
+        index: u64,
+        meta: FrameMeta,
+        record: Record,
+    },
+}
 
 /// One step of a simulation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,13 +331,13 @@ impl Model {
             WriterConfig {
                 geometry,
                 epoch: 0x5EED,
-                created_unix_ns: 1,
-                now_ms: 1,
+                created: UnixNs(1),
+                now: UnixMs(1),
             },
         )
         .expect("a fresh mock region takes a writer");
         let reader = Reader::attach(
-            region.read_only(),
+            Ring::new_checked(region.read_only()).expect("a freshly written header is valid"),
             vec![0u8; geometry.payload_capacity()],
             config.policy(),
             Start::Next,
@@ -367,9 +390,9 @@ impl Model {
         let meta = FrameMeta {
             frame_type,
             encoding: enc,
-            timestamp_ns: ts,
+            timestamp: UnixNs(ts),
         };
-        if let Ok(index) = self.writer.publish(meta, payload, ms) {
+        if let Ok(index) = self.writer.publish(meta, payload, UnixMs(ms)) {
             self.record_publish(index, meta, payload);
         }
     }
@@ -465,11 +488,11 @@ impl Model {
                 let meta = FrameMeta {
                     frame_type: FrameType::Heartbeat,
                     encoding: Encoding::Json,
-                    timestamp_ns: ts,
+                    timestamp: UnixNs(ts),
                 };
                 let i = self
                     .injector
-                    .torn_publish(&mut self.writer, meta, &[], ms)
+                    .torn_publish(&mut self.writer, meta, &[], UnixMs(ms))
                     .map_err(|e| self.fail(format!("torn publish refused: {e}")))?;
                 self.record_publish(i, meta, &[]);
                 self.mark_torn(i, Some(i));
@@ -545,7 +568,36 @@ impl Model {
         let before = self.reader.position();
         let w = self.writer.published();
         let n = u64::from(self.geometry.frame_count());
-        let outcome = self.reader.poll();
+        let outcome = match self.reader.poll() {
+            // The slot layer passed the frame: decode it as the session does.
+            Poll::Frame(v) => {
+                match payload::decode(v.meta.frame_type, v.meta.encoding, v.payload) {
+                    Ok(record) => Outcome::Delivered {
+                        index: v.index,
+                        meta: v.meta,
+                        record,
+                    },
+                    Err(e) => {
+                        let index = v.index;
+                        let reason = RejectReason::Payload(e);
+                        self.reader.refuse_last(&reason);
+                        Outcome::Rejected { index, reason }
+                    }
+                }
+            }
+            Poll::Empty => Outcome::Empty,
+            Poll::Dropped {
+                first,
+                count,
+                cause,
+            } => Outcome::Dropped {
+                first,
+                count,
+                cause,
+            },
+            Poll::Rejected { index, reason } => Outcome::Rejected { index, reason },
+            Poll::Fault(f) => Outcome::Fault(f),
+        };
         let after = self.reader.position();
         let accounted = self.reader.counters().accounted();
         if accounted != self.reader.moved_past() {
@@ -554,33 +606,34 @@ impl Model {
                 self.reader.moved_past()
             )));
         }
-        let empty = matches!(outcome, Poll::Empty);
+        let empty = matches!(outcome, Outcome::Empty);
         match outcome {
-            Poll::Empty => {
+            Outcome::Empty => {
                 if before < w {
                     return Err(self.fail(format!("empty poll at {before} with writeIndex {w}")));
                 }
             }
-            Poll::Delivered(d) => {
-                self.expect_single_step(before, d.index, after)?;
-                let c = self.committed.get(&d.index);
-                let want = c.and_then(|c| {
-                    c.expected.as_ref().ok().map(|record| Delivery {
-                        index: d.index,
-                        timestamp_ns: c.meta.timestamp_ns,
-                        encoding: c.meta.encoding,
-                        record: record.clone(),
-                    })
+            Outcome::Delivered {
+                index,
+                meta,
+                record,
+            } => {
+                self.expect_single_step(before, index, after)?;
+                let c = self.committed.get(&index);
+                let matches = c.is_some_and(|c| {
+                    c.meta.timestamp == meta.timestamp
+                        && c.meta.encoding == meta.encoding
+                        && c.expected.as_ref().ok() == Some(&record)
                 });
-                if want.as_ref() != Some(&d) {
+                if !matches {
                     return Err(self.fail(format!(
-                        "delivered {d:?} at index {} but the writer committed {:?}",
-                        d.index, c
+                        "delivered {record:?} ({meta:?}) at index {index} but the writer \
+                         committed {c:?}"
                     )));
                 }
                 self.stats.delivered += 1;
             }
-            Poll::Rejected { index, reason } => {
+            Outcome::Rejected { index, reason } => {
                 self.expect_single_step(before, index, after)?;
                 if !self.tainted.contains(&index) {
                     let want = self
@@ -595,7 +648,7 @@ impl Model {
                 }
                 self.stats.rejected += 1;
             }
-            Poll::Dropped {
+            Outcome::Dropped {
                 first,
                 count,
                 cause: DropCause::Overwritten,
@@ -608,7 +661,7 @@ impl Model {
                 }
                 self.stats.overwritten += 1;
             }
-            Poll::Dropped {
+            Outcome::Dropped {
                 first,
                 count,
                 cause: DropCause::Lapped,
@@ -626,6 +679,10 @@ impl Model {
                     )));
                 }
                 self.stats.lapped += count;
+            }
+            Outcome::Fault(f) => {
+                // The model's writer never moves `writeIndex` backwards or implausibly far.
+                return Err(self.fail(format!("unexpected {f} at {before}")));
             }
         }
         // Forget what the reader can no longer see.

@@ -41,7 +41,12 @@ impl MockRegion {
         }
     }
 
-    /// A read-only handle to the same memory (what a reader process maps).
+    /// The epoch in the header (what a handshake would announce).
+    pub fn epoch(&self) -> u64 {
+        self.region().header_snapshot().epoch
+    }
+
+    /// A read-only handle to the same memory (what a reader maps).
     pub fn read_only(&self) -> Self {
         Self {
             memory: Arc::clone(&self.memory),

@@ -1,35 +1,32 @@
-//! [`MockSensorDataSource`]: a scripted producer, a real core reader and a real watchdog
-//! behind core's [`SensorDataSource`] contract.
+//! [`MockSensorDataSource`]: a scripted producer and the core's reader [`Session`] behind
+//! core's [`SensorDataSource`] contract.
 //!
 //! The script is a list of [`ScriptStep`]s. Each [`SensorDataSource::poll_events`] call runs
 //! the steps up to and including the next [`ScriptStep::Poll`] (or to the end), then does what
-//! the Linux source does on one wake-up:
+//! the Linux source does on one wake-up: it polls the session at the manual clock's monotonic
+//! time until it has nothing more to do, and — when the session says the producer stalled,
+//! stopped, or the ring is faulty — "re-handshakes" with the current producer (its ring,
+//! validated anew) and hands it to [`Session::reattach`] if the session wants it.
 //!
-//! 1. feeds the heartbeat to the [`Watchdog`] at the manual clock's monotonic time and reports
-//!    `Error{Stalled}` + `Connection{Stalled}` on a stall, `Connection{Connected}` on recovery;
-//! 2. while stalled, notices a restarted producer (another epoch) and re-attaches to its new
-//!    ring (`Connection{Reconnecting}`, then `Connection{Connected}` with the new epoch);
-//! 3. re-checks the ring header and reports `Error{Header}` once per change;
-//! 4. drains the reader: vitals and waveform frames become events, heartbeat frames are
-//!    silent, drops and rejections become `Error` events with their kind.
-//!
-//! Everything is deterministic: the same script gives the same events.
+//! Everything the reader does is the session's: this file only steps the script. The same
+//! script gives the same events on every run.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use vitalring_core::frame::{FrameMeta, WriteError};
-use vitalring_core::layout::{Encoding, FrameType};
+use vitalring_core::layout::{Encoding, FrameType, HeaderError};
 use vitalring_core::payload::Record;
-use vitalring_core::slot::{
-    Counters, DropCause, LapPolicy, Poll, Reader, Start, Writer, WriterConfig,
-};
+use vitalring_core::session::{Next, Session, SessionConfig, SessionStats};
+use vitalring_core::slot::{LapPolicy, ScratchTooSmall, Start, Writer, WriterConfig};
 use vitalring_core::source::{
-    ConnectionState, DataSourceInfo, SensorDataSource, SensorError, SensorErrorKind, SensorEvent,
+    ConnectionState, DataSourceInfo, HandshakeProblem, SensorDataSource, SensorError,
+    SensorEvent,
 };
+use vitalring_core::time::Nanos;
 use vitalring_core::vitals::{VitalsRecord, WaveformChunk};
-use vitalring_core::watchdog::{Watchdog, WatchdogEvent, DEFAULT_TIMEOUT_NS};
-use vitalring_core::{AttachError, Geometry};
+use vitalring_core::watchdog::DEFAULT_TIMEOUT;
+use vitalring_core::{Geometry, Ring};
 
 use crate::fault::{self, FaultError, FaultInjector};
 use crate::{ManualClock, MockRegion};
@@ -128,6 +125,12 @@ pub enum ScriptStep {
         /// The new producer's epoch (non-zero).
         epoch: u64,
     },
+    /// The producer stops cleanly (its ring is marked "producer stopped"); a later
+    /// [`ScriptStep::Restart`] brings a new one.
+    Stop,
+    /// Overwrite `writeIndex` with `value` (a hostile or broken writer; the writer's own next
+    /// publish stores its real index again).
+    SetWriteIndex(u64),
     /// End of a tick: [`SensorDataSource::poll_events`] stops here and the reader runs.
     Poll,
 }
@@ -143,8 +146,8 @@ pub struct MockConfig {
     pub epoch: u64,
     /// Lap policy of the reader.
     pub lap_policy: LapPolicy,
-    /// Stall timeout, ns of reader time ([`DEFAULT_TIMEOUT_NS`], 250 ms, by default).
-    pub stall_timeout_ns: u64,
+    /// Stall timeout of reader time ([`DEFAULT_TIMEOUT`], 250 ms, by default).
+    pub stall_timeout: Nanos,
     /// Wall-clock time at monotonic 0, ms since the Unix epoch.
     pub start_wall_ms: u64,
 }
@@ -153,15 +156,15 @@ impl Default for MockConfig {
     fn default() -> Self {
         Self {
             channel: "mock",
-            // 64 slots of 512 bytes: room for a 128-sample JSON waveform chunk... almost; the
-            // largest JSON chunk the simulator sends (10 samples) fits with margin.
+            // 64 slots of 512 bytes: the largest JSON chunk the simulator sends (10 samples)
+            // fits with margin.
             geometry: match Geometry::new(512, 64) {
                 Ok(g) => g,
                 Err(_) => Geometry::DEFAULT,
             },
             epoch: 1,
             lap_policy: LapPolicy::Latest,
-            stall_timeout_ns: DEFAULT_TIMEOUT_NS,
+            stall_timeout: DEFAULT_TIMEOUT,
             start_wall_ms: 1_700_000_000_000,
         }
     }
@@ -170,8 +173,10 @@ impl Default for MockConfig {
 /// Why the mock failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MockError {
-    /// The reader refused the ring.
-    Attach(AttachError),
+    /// The ring's header did not validate.
+    Header(HeaderError),
+    /// The reader's scratch buffer is too small for the ring.
+    Scratch(ScratchTooSmall),
     /// The producer could not create its ring (zero epoch, ...).
     Init(vitalring_core::slot::InitError),
     /// A scripted publish failed (payload too large, invalid record).
@@ -183,7 +188,8 @@ pub enum MockError {
 impl core::fmt::Display for MockError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::Attach(e) => write!(f, "mock reader could not attach: {e}"),
+            Self::Header(e) => write!(f, "mock reader refused the ring: {e}"),
+            Self::Scratch(e) => write!(f, "mock reader could not attach: {e}"),
             Self::Init(e) => write!(f, "mock producer could not start: {e}"),
             Self::Write(e) => write!(f, "scripted publish failed: {e}"),
             Self::Fault(e) => write!(f, "scripted fault failed: {e}"),
@@ -193,10 +199,11 @@ impl core::fmt::Display for MockError {
 
 impl std::error::Error for MockError {}
 
-type MockReader = Reader<MockRegion, Vec<u8>>;
+type MockSession = Session<MockRegion, Vec<u8>>;
 
 struct Producer {
-    writer: Writer<MockRegion>,
+    writer: Option<Writer<MockRegion>>,
+    region: MockRegion,
     injector: FaultInjector<MockRegion>,
 }
 
@@ -205,23 +212,29 @@ impl Producer {
         let region = MockRegion::new(config.geometry);
         let injector = FaultInjector::new(region.clone(), config.geometry);
         let writer = Writer::create(
-            region,
+            region.clone(),
             WriterConfig {
                 geometry: config.geometry,
                 epoch,
-                created_unix_ns: clock.wall_ns(),
-                now_ms: clock.wall_ms(),
+                created: clock.wall(),
+                now: clock.wall_ms(),
             },
         )
         .map_err(MockError::Init)?;
-        Ok(Self { writer, injector })
+        Ok(Self {
+            writer: Some(writer),
+            region,
+            injector,
+        })
     }
-}
 
-struct Attached {
-    reader: MockReader,
-    watchdog: Watchdog,
-    header_bad: bool,
+    /// What a handshake would hand a reader: the ring, validated.
+    fn offer(&self, geometry: Geometry) -> Result<(Ring<MockRegion>, Vec<u8>), MockError> {
+        let ring = Ring::new_checked(self.region.read_only()).map_err(MockError::Header)?;
+        let cap = ring.header().geometry().payload_capacity();
+        let _ = geometry;
+        Ok((ring, vec![0u8; cap]))
+    }
 }
 
 /// A deterministic [`SensorDataSource`] that replays a script (see the module docs).
@@ -230,10 +243,10 @@ pub struct MockSensorDataSource {
     clock: ManualClock,
     script: VecDeque<ScriptStep>,
     producer: Producer,
-    attached: Option<Attached>,
+    session: Option<MockSession>,
+    active: bool,
     pending: Vec<SensorEvent>,
     script_errors: Vec<MockError>,
-    finished_counters: Counters,
 }
 
 impl core::fmt::Debug for MockSensorDataSource {
@@ -241,7 +254,7 @@ impl core::fmt::Debug for MockSensorDataSource {
         f.debug_struct("MockSensorDataSource")
             .field("config", &self.config)
             .field("steps_left", &self.script.len())
-            .field("active", &self.attached.is_some())
+            .field("active", &self.active)
             .finish()
     }
 }
@@ -262,10 +275,10 @@ impl MockSensorDataSource {
             clock,
             script: script.into_iter().collect(),
             producer,
-            attached: None,
+            session: None,
+            active: false,
             pending: Vec::new(),
             script_errors: Vec::new(),
-            finished_counters: Counters::default(),
         })
     }
 
@@ -289,24 +302,14 @@ impl MockSensorDataSource {
         &self.script_errors
     }
 
-    /// The current producer's writer (its region, published count, epoch).
-    pub fn writer(&self) -> &Writer<MockRegion> {
-        &self.producer.writer
+    /// Frames the current producer has published (0 after it stopped).
+    pub fn published(&self) -> u64 {
+        self.producer.writer.as_ref().map_or(0, Writer::published)
     }
 
-    /// The reader's counters (of the current ring), if started.
-    pub fn counters(&self) -> Option<Counters> {
-        self.attached.as_ref().map(|a| *a.reader.counters())
-    }
-
-    /// Counters of the rings the reader left behind (after a producer restart).
-    pub fn previous_counters(&self) -> Counters {
-        self.finished_counters
-    }
-
-    /// Indices the current reader moved past (always equals `counters().accounted()`).
-    pub fn moved_past(&self) -> Option<u64> {
-        self.attached.as_ref().map(|a| a.reader.moved_past())
+    /// The current producer's epoch.
+    pub fn producer_epoch(&self) -> u64 {
+        self.producer.region.epoch()
     }
 
     /// Runs [`SensorDataSource::poll_events`] until the script is exhausted, collecting every
@@ -315,7 +318,7 @@ impl MockSensorDataSource {
         let mut events = Vec::new();
         loop {
             self.poll_events(&mut |e| events.push(e));
-            if self.script.is_empty() || self.attached.is_none() {
+            if self.script.is_empty() || !self.active {
                 break;
             }
         }
@@ -323,22 +326,33 @@ impl MockSensorDataSource {
     }
 
     fn run_step(&mut self, step: ScriptStep) -> Result<(), MockError> {
-        let now_ms = self.clock.wall_ms();
-        let ts = self.clock.wall_ns();
-        let w = &mut self.producer.writer;
+        let now = self.clock.wall_ms();
+        let ts = self.clock.wall();
+        if let ScriptStep::Restart { epoch } = step {
+            self.producer = Producer::new(&self.config, epoch, &self.clock)?;
+            return Ok(());
+        }
+        if let ScriptStep::Advance(d) = step {
+            self.clock.advance(d);
+            return Ok(());
+        }
+        let Some(w) = self.producer.writer.as_mut() else {
+            // A stopped producer does nothing until a restart.
+            return Ok(());
+        };
         match step {
             ScriptStep::Vitals(v, enc) => {
-                w.publish_record(&Record::Vitals(v), enc, ts, now_ms)
+                w.publish_record(&Record::Vitals(v), enc, ts, now)
                     .map_err(MockError::Write)?;
             }
             ScriptStep::Waveform(c, enc) => {
-                w.publish_record(&Record::Waveform(c), enc, ts, now_ms)
+                w.publish_record(&Record::Waveform(c), enc, ts, now)
                     .map_err(MockError::Write)?;
             }
             ScriptStep::HeartbeatFrame => {
-                w.publish_heartbeat(ts, now_ms).map_err(MockError::Write)?;
+                w.publish_heartbeat(ts, now);
             }
-            ScriptStep::Heartbeat => w.heartbeat(now_ms),
+            ScriptStep::Heartbeat => w.heartbeat(now),
             ScriptStep::Raw {
                 frame_type,
                 encoding,
@@ -347,12 +361,10 @@ impl MockSensorDataSource {
                 let meta = FrameMeta {
                     frame_type,
                     encoding,
-                    timestamp_ns: ts,
+                    timestamp: ts,
                 };
-                w.publish(meta, &payload, now_ms)
-                    .map_err(MockError::Write)?;
+                w.publish(meta, &payload, now).map_err(MockError::Write)?;
             }
-            ScriptStep::Advance(d) => self.clock.advance(d),
             ScriptStep::Idle { total, every } => {
                 let every = every.max(Duration::from_nanos(1));
                 let mut left = total;
@@ -360,21 +372,27 @@ impl MockSensorDataSource {
                     let d = every.min(left);
                     self.clock.advance(d);
                     left -= d;
-                    self.producer.writer.heartbeat(self.clock.wall_ms());
+                    w.heartbeat(self.clock.wall_ms());
                 }
             }
             ScriptStep::Fault(f) => self.inject(f)?,
-            ScriptStep::Restart { epoch } => {
-                self.producer = Producer::new(&self.config, epoch, &self.clock)?;
+            ScriptStep::Stop => {
+                if let Some(w) = self.producer.writer.take() {
+                    drop(w.stop());
+                }
             }
-            ScriptStep::Poll => {}
+            ScriptStep::SetWriteIndex(value) => self.producer.injector.set_write_index(value),
+            ScriptStep::Restart { .. } | ScriptStep::Advance(_) | ScriptStep::Poll => {}
         }
         Ok(())
     }
 
     fn inject(&mut self, f: Fault) -> Result<(), MockError> {
         let p = &mut self.producer;
-        let newest = p.writer.published().checked_sub(1);
+        let Some(writer) = p.writer.as_mut() else {
+            return Ok(());
+        };
+        let newest = writer.published().checked_sub(1);
         let back = |n: u64| newest.and_then(|i| i.checked_sub(n));
         let r = match f {
             Fault::FlipBit {
@@ -399,22 +417,19 @@ impl MockSensorDataSource {
                 let meta = FrameMeta {
                     frame_type: FrameType::Heartbeat,
                     encoding: Encoding::Json,
-                    timestamp_ns: self.clock.wall_ns(),
+                    timestamp: self.clock.wall(),
                 };
                 p.injector
-                    .torn_publish(&mut p.writer, meta, &[], self.clock.wall_ms())
+                    .torn_publish(writer, meta, &[], self.clock.wall_ms())
                     .map(|_| ())
             }
             Fault::TornWrite {
                 advance_write_index: false,
-            } => p.injector.tear(p.writer.published()),
-            Fault::Lap { frames } => fault::lap(
-                &mut p.writer,
-                frames,
-                self.clock.wall_ns(),
-                self.clock.wall_ms(),
-            )
-            .map(|_| ()),
+            } => p.injector.tear(writer.published()),
+            Fault::Lap { frames } => {
+                fault::lap(writer, frames, self.clock.wall(), self.clock.wall_ms());
+                Ok(())
+            }
             Fault::FlipHeaderBit { offset, bit } => p.injector.flip_header_bit(offset, bit),
             Fault::RewriteGeometry {
                 frame_size,
@@ -427,170 +442,80 @@ impl MockSensorDataSource {
         r.map_err(MockError::Fault)
     }
 
-    fn attach(&self, start: Start) -> Result<Attached, AttachError> {
-        let region = self.producer.writer.region().read_only();
-        let scratch = vec![0u8; self.config.geometry.payload_capacity()];
-        let reader = Reader::attach(region, scratch, self.config.lap_policy, start)?;
-        let watchdog = Watchdog::new(
-            self.config.stall_timeout_ns,
-            reader.heartbeat_ms(),
-            self.clock.now_ns(),
-        );
-        Ok(Attached {
-            reader,
-            watchdog,
-            header_bad: false,
-        })
-    }
-
-    fn connected(epoch: u64) -> SensorEvent {
-        SensorEvent::Connection {
-            state: ConnectionState::Connected,
-            epoch: Some(epoch),
-        }
-    }
-
-    /// One wake-up of the reader side (see the module docs); events go to `self.pending`.
+    /// One wake-up of the reader side: poll the session until it is idle, re-attaching when
+    /// it asks for it and the producer offers a ring it wants.
     fn service(&mut self) {
-        let now_ns = self.clock.now_ns();
-        let producer_epoch = self.producer.writer.epoch();
-        let Some(a) = self.attached.as_mut() else {
+        let Some(session) = self.session.as_mut() else {
             return;
         };
-        let epoch = a.reader.epoch();
-        match a.watchdog.poll(a.reader.heartbeat_ms(), now_ns) {
-            Some(WatchdogEvent::Stalled { age_ns }) => {
-                self.pending.push(SensorEvent::Error(SensorError {
-                    heartbeat_age_ns: Some(age_ns),
-                    ..SensorError::new(SensorErrorKind::Stalled)
-                }));
-                self.pending.push(SensorEvent::Connection {
-                    state: ConnectionState::Stalled,
-                    epoch: Some(epoch),
-                });
-            }
-            Some(WatchdogEvent::Recovered { .. }) => self.pending.push(Self::connected(epoch)),
-            None => {}
-        }
-        if a.watchdog.is_stalled() && producer_epoch != epoch {
-            // The producer restarted: drain what the old ring still holds, then re-attach.
-            Self::drain(&mut a.reader, &mut self.pending);
-            self.pending.push(SensorEvent::Connection {
-                state: ConnectionState::Reconnecting,
-                epoch: Some(epoch),
-            });
-            let old = *a.reader.counters();
-            add_counters(&mut self.finished_counters, &old);
-            // A restarted producer may already have published: start with the oldest frame
-            // its ring holds, so nothing it sent since is lost.
-            match self.attach(Start::Oldest) {
-                Ok(new) => {
-                    self.pending.push(Self::connected(new.reader.epoch()));
-                    self.attached = Some(new);
-                }
-                Err(e) => {
-                    self.pending.push(SensorEvent::Error(SensorError::new(
-                        SensorErrorKind::Header,
-                    )));
-                    self.script_errors.push(MockError::Attach(e));
-                    self.attached = None;
-                    self.pending.push(SensorEvent::Connection {
-                        state: ConnectionState::Disconnected,
-                        epoch: None,
-                    });
-                    return;
-                }
-            }
-        }
-        let Some(a) = self.attached.as_mut() else {
-            return;
-        };
-        let header_ok = a.reader.check_header().is_ok();
-        if !header_ok && !a.header_bad {
-            self.pending.push(SensorEvent::Error(SensorError::new(
-                SensorErrorKind::Header,
-            )));
-        }
-        a.header_bad = !header_ok;
-        Self::drain(&mut a.reader, &mut self.pending);
-    }
-
-    fn drain(reader: &mut MockReader, out: &mut Vec<SensorEvent>) {
-        loop {
-            match reader.poll() {
-                Poll::Empty => return,
-                Poll::Delivered(d) => match d.record {
-                    Record::Vitals(record) => out.push(SensorEvent::Vitals {
-                        timestamp_ns: d.timestamp_ns,
-                        index: d.index,
-                        record,
-                    }),
-                    Record::Waveform(chunk) => out.push(SensorEvent::Waveform {
-                        timestamp_ns: d.timestamp_ns,
-                        index: d.index,
-                        chunk,
-                    }),
-                    Record::Heartbeat => {}
-                },
-                Poll::Dropped {
-                    first,
-                    count,
-                    cause,
-                } => {
-                    let _: DropCause = cause;
-                    out.push(SensorEvent::Error(SensorError {
-                        index: Some(first),
-                        count,
-                        ..SensorError::new(SensorErrorKind::Dropped)
-                    }));
-                }
-                Poll::Rejected { index, reason } => {
-                    out.push(SensorEvent::Error(SensorError {
-                        index: Some(index),
-                        reason: Some(reason),
-                        ..SensorError::new(SensorErrorKind::of_rejection(&reason))
-                    }));
+        let now = self.clock.now();
+        let sink = &mut |e| self.pending.push(e);
+        // Bounded: a session handles a batch per poll, so this drains any backlog the ring
+        // can hold plus a re-attach.
+        for _ in 0..(self.config.geometry.frame_count() as usize + 8) {
+            match session.poll(now, sink) {
+                Next::Busy => continue,
+                Next::Idle { .. } => break,
+                Next::Stalled | Next::Stopped | Next::NeedsReattach => {
+                    let epoch = self.producer.region.epoch();
+                    if !session.wants(epoch) {
+                        break;
+                    }
+                    match self.producer.offer(self.config.geometry) {
+                        Ok((ring, scratch)) => {
+                            if let Err(e) = session.reattach(ring, scratch, now, sink) {
+                                self.script_errors.push(MockError::Scratch(e));
+                                break;
+                            }
+                        }
+                        Err(_) => {
+                            // The producer offers a ring that does not validate: report it
+                            // once per wake-up, as a failed handshake, and stay put.
+                            sink(SensorEvent::Error(SensorError::Handshake(
+                                HandshakeProblem::BadRing,
+                            )));
+                            break;
+                        }
+                    }
                 }
             }
         }
     }
-}
-
-fn add_counters(total: &mut Counters, c: &Counters) {
-    total.delivered += c.delivered;
-    total.dropped_lapped += c.dropped_lapped;
-    total.dropped_overwritten += c.dropped_overwritten;
-    let (t, r) = (&mut total.rejected, &c.rejected);
-    t.crc += r.crc;
-    t.sequence += r.sequence;
-    t.data_size += r.data_size;
-    t.padding += r.padding;
-    t.frame_type += r.frame_type;
-    t.encoding += r.encoding;
-    t.malformed += r.malformed;
-    t.out_of_range += r.out_of_range;
 }
 
 impl SensorDataSource for MockSensorDataSource {
     type Error = MockError;
 
     fn start(&mut self) -> Result<(), MockError> {
-        if self.attached.is_some() {
+        if self.active {
             return Ok(());
         }
-        let a = self.attach(Start::Next).map_err(MockError::Attach)?;
-        self.pending.push(Self::connected(a.reader.epoch()));
-        self.attached = Some(a);
+        let (ring, scratch) = self.producer.offer(self.config.geometry)?;
+        let config = SessionConfig {
+            lap_policy: self.config.lap_policy,
+            start: Start::Next,
+            stall_timeout: self.config.stall_timeout,
+            ..SessionConfig::default()
+        };
+        let session =
+            Session::new(ring, scratch, config, self.clock.now()).map_err(MockError::Scratch)?;
+        self.pending.push(SensorEvent::Connection {
+            state: ConnectionState::Connected,
+            epoch: Some(session.epoch()),
+        });
+        self.session = Some(session);
+        self.active = true;
         Ok(())
     }
 
     fn stop(&mut self) {
-        self.attached = None;
+        self.active = false;
+        self.session = None;
         self.pending.clear();
     }
 
     fn is_active(&self) -> bool {
-        self.attached.is_some()
+        self.active
     }
 
     fn info(&self) -> DataSourceInfo {
@@ -600,18 +525,18 @@ impl SensorDataSource for MockSensorDataSource {
                 break;
             }
         }
-        let attached = self.attached.as_ref().map(|a| &a.reader);
+        let s = self.session.as_ref();
         DataSourceInfo {
             kind: "mock",
             channel,
-            epoch: attached.map(|r| r.epoch()),
-            frame_size: attached.map(|r| r.geometry().frame_size()),
-            frame_count: attached.map(|r| r.geometry().frame_count()),
+            epoch: s.map(Session::epoch),
+            frame_size: s.map(|s| s.reader().geometry().frame_size()),
+            frame_count: s.map(|s| s.reader().geometry().frame_count()),
         }
     }
 
     fn poll_events(&mut self, sink: &mut dyn FnMut(SensorEvent)) -> usize {
-        if self.attached.is_none() {
+        if !self.active {
             return 0;
         }
         while let Some(step) = self.script.pop_front() {
@@ -628,5 +553,9 @@ impl SensorDataSource for MockSensorDataSource {
             sink(e);
         }
         n
+    }
+
+    fn stats(&self) -> Option<SessionStats> {
+        self.session.as_ref().map(Session::stats)
     }
 }

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use vitalring_core::layout::{Encoding, FrameType};
-use vitalring_core::source::{ConnectionState, SensorDataSource, SensorErrorKind, SensorEvent};
+use vitalring_core::source::{ConnectionState, SensorDataSource, SensorError, SensorEvent};
+use vitalring_core::time::Nanos;
 use vitalring_core::vitals::{Channel, Nibp, VitalsRecord, WaveformChunk};
 use vitalring_mock::{Fault, MockConfig, MockSensorDataSource, ScriptStep};
 
@@ -44,7 +45,7 @@ fn kinds(events: &[SensorEvent]) -> Vec<String> {
             SensorEvent::Connection { state, epoch } => {
                 format!("conn {} {}", state.name(), epoch.unwrap_or(0))
             }
-            SensorEvent::Error(e) => format!("err {} x{}", e.kind.name(), e.count),
+            SensorEvent::Error(e) => format!("err {} x{}", e.kind().name(), e.count()),
         })
         .collect()
 }
@@ -92,6 +93,8 @@ fn script() -> Vec<ScriptStep> {
             frame_count: None,
             fix_crc: true,
         }),
+        // The session re-checks the header every 100 ms of reader time.
+        ScriptStep::Advance(ms(100)),
         ScriptStep::Poll,
         ScriptStep::Poll,
     ]
@@ -131,24 +134,33 @@ fn a_script_yields_the_linux_source_events_in_order() {
             "conn connected 1",
             "vitals 90",
             "err dropped x99",
+            // The header check finds the rewrite: a fault, then a re-handshake that the
+            // producer answers with a ring that does not validate (once per wake-up).
             "err header x1",
+            "conn reconnecting 1",
+            "err handshake_failed x1",
+            "err handshake_failed x1",
         ]
     );
     let stall = events
         .iter()
         .find_map(|e| match e {
-            SensorEvent::Error(e) if e.kind == SensorErrorKind::Stalled => e.heartbeat_age_ns,
+            SensorEvent::Error(SensorError::Stalled { heartbeat_age }) => Some(*heartbeat_age),
             _ => None,
         })
         .unwrap();
-    assert_eq!(stall, 251_000_000);
-    let c = src.counters().unwrap();
-    assert_eq!(c.accounted(), src.moved_past().unwrap());
+    assert_eq!(stall, Nanos(251_000_000));
+    let stats = src.stats().unwrap();
+    let c = stats.current.counters;
+    assert_eq!(c.accounted(), stats.current.position - stats.current.start_index);
     assert_eq!(
-        (c.delivered, c.dropped_lapped),
-        (4, 99),
-        "3 records + last lap frame"
+        (c.delivered, c.dropped_lapped, c.rejected.total()),
+        (4, 99, 3),
+        "vitals 72, wave 500, vitals 90 and the last lap frame delivered; crc, range, \
+         malformed rejected"
     );
+    assert_eq!(stats.current.heartbeats, 1, "the last lap frame");
+    assert_eq!(stats.faults, 1);
     src.stop();
     assert!(!src.is_active());
 }
@@ -187,14 +199,19 @@ fn a_restarted_producer_is_found_again_after_the_stall() {
             "vitals 60",
             "err stalled x1",
             "conn stalled 1",
-            "conn reconnecting 1",
+            "conn reconnecting 2",
             "conn connected 2",
             "vitals 61",
             "vitals 62",
         ]
     );
     assert_eq!(src.info().epoch, Some(2));
-    assert_eq!(src.previous_counters().delivered, 1);
+    let stats = src.stats().unwrap();
+    let previous = stats.previous.unwrap();
+    assert_eq!((previous.epoch, previous.counters.delivered), (1, 1));
+    assert_eq!(stats.current.counters.delivered, 2);
+    assert_eq!(stats.total.delivered, 3, "totals carry over the restart");
+    assert_eq!(stats.epochs, 2);
     let _ = ConnectionState::Connected;
 }
 
