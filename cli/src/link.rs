@@ -10,6 +10,7 @@ use nix::fcntl::SealFlag;
 use vitalring_core::frame::FrameMeta;
 use vitalring_core::layout::RingHeader;
 use vitalring_core::region::{Region, RegionRef};
+use vitalring_core::session::SessionStats;
 use vitalring_core::source::{SensorDataSource, SensorEvent};
 use vitalring_core::{Encoding, FrameType, Geometry, Record};
 use vitalring_linux::client::ConnectOptions;
@@ -49,6 +50,8 @@ pub trait Source {
     /// Waits up to `wait` for the first event, then hands it and the events ready after it (at
     /// most [`POLL_BATCH`]) to `sink`; returns how many.
     fn poll_events(&mut self, sink: &mut dyn FnMut(SensorEvent), wait: Duration) -> usize;
+    /// The reader session's counters (the truth) and the events a slow consumer lost.
+    fn stats(&self) -> (Option<SessionStats>, u64);
 }
 
 fn token(endpoint: &Endpoint) -> CliResult<Option<Token>> {
@@ -97,6 +100,9 @@ impl Source for LinuxSource {
     }
     fn stop(&mut self) {
         SensorDataSource::stop(&mut self.0);
+    }
+    fn stats(&self) -> (Option<SessionStats>, u64) {
+        (SensorDataSource::stats(&self.0), self.0.events_lost())
     }
     fn poll_events(&mut self, sink: &mut dyn FnMut(SensorEvent), wait: Duration) -> usize {
         let rx = self.0.receiver();
@@ -154,6 +160,11 @@ impl Producer {
         self.inner.epoch()
     }
 
+    /// Frames committed so far, heartbeat frames included.
+    pub fn published(&self) -> u64 {
+        self.inner.published()
+    }
+
     /// The socket served.
     pub fn socket(&self) -> &Path {
         &self.socket
@@ -172,7 +183,7 @@ impl Producer {
                 FrameMeta {
                     frame_type: FrameType::Heartbeat,
                     encoding: Encoding::Json,
-                    timestamp_ns: t_ns,
+                    timestamp: vitalring_core::time::UnixNs(t_ns),
                 },
                 &[],
             ),

@@ -252,6 +252,9 @@ pub fn run(args: &SimArgs, stop: &Stop) -> CliResult {
         std::process::id(),
     );
     let result = produce(&mut producer, args, plan, stop);
+    // Every frame this producer committed, heartbeat frames included: a reader that attached at
+    // `start_index` and drained after the stop accounts for `published - start_index` of them.
+    eprintln!("vitalring sim: published {}", producer.published());
     producer.shutdown();
     result
 }

@@ -3,14 +3,14 @@ use std::hint::black_box;
 use std::sync::atomic::AtomicU32;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use vitalring_core::time::{UnixMs, UnixNs};
-use vitalring_core::Ring;
 use vitalring_core::frame::{self, FrameMeta, SlotView};
 use vitalring_core::layout::{Encoding, FrameType, Geometry, HEADER_SIZE};
 use vitalring_core::payload::{self, Record};
 use vitalring_core::region::{Access, RegionRef, SharedHeader};
 use vitalring_core::slot::{LapPolicy, Poll, Reader, Start, Writer, WriterConfig};
+use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::vitals::{Nibp, VitalsRecord};
+use vitalring_core::Ring;
 
 fn vitals() -> Record {
     Record::Vitals(VitalsRecord {
@@ -96,14 +96,19 @@ fn benches(c: &mut Criterion) {
             })
         });
         let ring = || Ring::new_checked(region).unwrap();
-        let mut r2 = Reader::attach(ring(), vec![0u8; cap], LapPolicy::Latest, Start::Next).unwrap();
+        let mut r2 =
+            Reader::attach(ring(), vec![0u8; cap], LapPolicy::Latest, Start::Next).unwrap();
         g.bench_function("commit_then_poll_decode_json_vitals", |b| {
             b.iter(|| {
                 w.publish(meta, &buf[..n], UnixMs(1)).unwrap();
                 match r2.poll() {
                     Poll::Frame(v) => {
-                        black_box(payload::decode(v.meta.frame_type, v.meta.encoding, v.payload))
-                            .ok();
+                        black_box(payload::decode(
+                            v.meta.frame_type,
+                            v.meta.encoding,
+                            v.payload,
+                        ))
+                        .ok();
                     }
                     other => panic!("{other:?}"),
                 }
@@ -111,7 +116,9 @@ fn benches(c: &mut Criterion) {
         });
         // A reader attached now, at the next frame: every poll finds nothing.
         let mut r = Reader::attach(ring(), vec![0u8; cap], LapPolicy::Latest, Start::Next).unwrap();
-        g.bench_function("empty_poll", |b| b.iter(|| black_box(matches!(r.poll(), Poll::Empty))));
+        g.bench_function("empty_poll", |b| {
+            b.iter(|| black_box(matches!(r.poll(), Poll::Empty)))
+        });
         g.finish();
     }
 }

@@ -557,10 +557,16 @@ mod tests {
 
         let mut bad = h;
         bad.magic ^= 1;
-        assert_eq!(bad.check(len).map(|c| c.geometry()), Err(HeaderError::Magic(MAGIC ^ 1)));
+        assert_eq!(
+            bad.check(len).map(|c| c.geometry()),
+            Err(HeaderError::Magic(MAGIC ^ 1))
+        );
         let mut bad = h;
         bad.version = 2;
-        assert_eq!(bad.check(len).map(|c| c.geometry()), Err(HeaderError::Version(2)));
+        assert_eq!(
+            bad.check(len).map(|c| c.geometry()),
+            Err(HeaderError::Version(2))
+        );
         // Every immutable field is covered by the CRC.
         for field in [8usize, 12, 36, 40, 48, 56, 76] {
             let mut bytes = [0u8; HEADER_SIZE];
@@ -578,9 +584,15 @@ mod tests {
         assert!(live.check(len).map(|c| c.geometry()).is_ok());
         // Rules behind a correct CRC still hold.
         let mut zero_epoch = RingHeader::new(g, 0, 1, 0);
-        assert_eq!(zero_epoch.check(len).map(|c| c.geometry()), Err(HeaderError::Epoch));
+        assert_eq!(
+            zero_epoch.check(len).map(|c| c.geometry()),
+            Err(HeaderError::Epoch)
+        );
         zero_epoch = RingHeader::new(g, 1, 1, 0x80);
-        assert_eq!(zero_epoch.check(len).map(|c| c.geometry()), Err(HeaderError::Flags(0x80)));
+        assert_eq!(
+            zero_epoch.check(len).map(|c| c.geometry()),
+            Err(HeaderError::Flags(0x80))
+        );
         let mut odd = RingHeader::new(g, 1, 1, 0);
         odd.frame_count = 12;
         odd.crc32 = header_crc(&odd);

@@ -467,9 +467,7 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
             } => {
                 match &mut self.pending {
                     Some(Pending::Dropped {
-                        first: f,
-                        count: c,
-                        ..
+                        first: f, count: c, ..
                     }) if f.saturating_add(*c) == first => *c = c.saturating_add(count),
                     _ => {
                         let pending = self.pending.replace(Pending::Dropped {
@@ -656,7 +654,11 @@ mod tests {
             created,
             hb
         ));
-        assert!(plausible(UnixNs(hb.as_ns().0 + MAX_TIMESTAMP_LEAD.0), created, hb));
+        assert!(plausible(
+            UnixNs(hb.as_ns().0 + MAX_TIMESTAMP_LEAD.0),
+            created,
+            hb
+        ));
         assert!(!plausible(
             UnixNs(created.0 - MAX_TIMESTAMP_LAG.0 - 1),
             created,

@@ -13,9 +13,9 @@ use crate::payload::{self, PayloadError, Record};
 use crate::region::{Access, RegionRef, SharedHeader};
 use crate::ring::Ring;
 use crate::session::{Session, SessionConfig};
+use crate::slot::{DropCause, LapPolicy, Poll, Reader, Start, Writer, WriterConfig};
 use crate::source::{SensorError, SensorEvent};
 use crate::time::{MonoNs, UnixMs, UnixNs};
-use crate::slot::{DropCause, LapPolicy, Poll, Reader, Start, Writer, WriterConfig};
 use crate::vitals::{Channel, Field, Nibp, VitalsRecord, WaveformChunk};
 
 /// An in-process region leaked for the test's duration (tests are short-lived processes).
@@ -47,7 +47,13 @@ fn reader(
     start: Start,
 ) -> Reader<RegionRef<'static>, Vec<u8>> {
     let cap = w.geometry().payload_capacity();
-    Reader::attach(Ring::new_checked(*w.region()).unwrap(), vec![0u8; cap], policy, start).unwrap()
+    Reader::attach(
+        Ring::new_checked(*w.region()).unwrap(),
+        vec![0u8; cap],
+        policy,
+        start,
+    )
+    .unwrap()
 }
 
 fn session(w: &Writer<RegionRef<'static>>) -> Session<RegionRef<'static>, Vec<u8>> {
@@ -101,7 +107,9 @@ fn round_trip_both_encodings_and_all_types() {
     assert_eq!(r.poll(), Poll::Empty);
     for enc in [Encoding::Json, Encoding::Binary] {
         let rec = Record::Vitals(vitals(72));
-        let i = w.publish_record(&rec, enc, UnixNs(5_000), UnixMs(1001)).unwrap();
+        let i = w
+            .publish_record(&rec, enc, UnixNs(5_000), UnixMs(1001))
+            .unwrap();
         let (idx, got) = delivered(r.poll());
         assert_eq!(idx, i);
         match (enc, got) {
@@ -114,7 +122,8 @@ fn round_trip_both_encodings_and_all_types() {
             (_, g) => panic!("{g:?}"),
         }
         let wave = Record::Waveform(chunk(40));
-        w.publish_record(&wave, enc, UnixNs(6_000), UnixMs(1002)).unwrap();
+        w.publish_record(&wave, enc, UnixNs(6_000), UnixMs(1002))
+            .unwrap();
         assert_eq!(delivered(r.poll()).1, wave);
     }
     w.publish_heartbeat(UnixNs(7_000), UnixMs(1003));
@@ -130,8 +139,13 @@ fn lapping_latest_jumps_to_newest_with_exact_drop_count() {
     let mut w = writer(Geometry::new(128, 4).unwrap());
     let mut r = reader(&w, LapPolicy::Latest, Start::Next);
     for i in 0..10u16 {
-        w.publish_record(&Record::Vitals(vitals(60 + i)), Encoding::Binary, UnixNs(0), UnixMs(0))
-            .unwrap();
+        w.publish_record(
+            &Record::Vitals(vitals(60 + i)),
+            Encoding::Binary,
+            UnixNs(0),
+            UnixMs(0),
+        )
+        .unwrap();
     }
     assert_eq!(
         r.poll(),
@@ -160,8 +174,13 @@ fn lapping_oldest_keeps_every_frame_still_held() {
     let mut w = writer(Geometry::new(128, 4).unwrap());
     let mut r = reader(&w, LapPolicy::Oldest, Start::Next);
     for i in 0..10u16 {
-        w.publish_record(&Record::Vitals(vitals(60 + i)), Encoding::Binary, UnixNs(0), UnixMs(0))
-            .unwrap();
+        w.publish_record(
+            &Record::Vitals(vitals(60 + i)),
+            Encoding::Binary,
+            UnixNs(0),
+            UnixMs(0),
+        )
+        .unwrap();
     }
     assert_eq!(
         r.poll(),
@@ -192,8 +211,13 @@ fn a_slot_being_rewritten_is_dropped_not_delivered() {
     let g = Geometry::new(128, 4).unwrap();
     let mut w = writer(g);
     let mut r = reader(&w, LapPolicy::Latest, Start::Next);
-    w.publish_record(&Record::Vitals(vitals(70)), Encoding::Binary, UnixNs(0), UnixMs(0))
-        .unwrap();
+    w.publish_record(
+        &Record::Vitals(vitals(70)),
+        Encoding::Binary,
+        UnixNs(0),
+        UnixMs(0),
+    )
+    .unwrap();
     // The writer starts frame 4 in slot 0 (same slot as frame 0) and stops half-way.
     let commit_offset = g.slot_offset(0) + 4;
     w.region()
@@ -352,10 +376,20 @@ fn oversized_payload_is_refused_by_the_writer() {
     assert_eq!(w.published(), 0);
     // JSON vitals do not fit a 64-byte slot; binary ones do.
     assert!(w
-        .publish_record(&Record::Vitals(vitals(80)), Encoding::Json, UnixNs(0), UnixMs(0))
+        .publish_record(
+            &Record::Vitals(vitals(80)),
+            Encoding::Json,
+            UnixNs(0),
+            UnixMs(0)
+        )
         .is_err());
     assert!(w
-        .publish_record(&Record::Vitals(vitals(80)), Encoding::Binary, UnixNs(0), UnixMs(0))
+        .publish_record(
+            &Record::Vitals(vitals(80)),
+            Encoding::Binary,
+            UnixNs(0),
+            UnixMs(0)
+        )
         .is_ok());
 }
 
@@ -427,8 +461,13 @@ fn header_changes_under_a_live_reader_are_detected() {
 #[test]
 fn attach_checks_scratch_size() {
     let w = writer(Geometry::new(128, 4).unwrap());
-    let err =
-        Reader::attach(Ring::new_checked(*w.region()).unwrap(), vec![0u8; 95], LapPolicy::Latest, Start::Next).unwrap_err();
+    let err = Reader::attach(
+        Ring::new_checked(*w.region()).unwrap(),
+        vec![0u8; 95],
+        LapPolicy::Latest,
+        Start::Next,
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         crate::slot::ScratchTooSmall {

@@ -78,7 +78,8 @@ impl Watchdog {
     /// When the watchdog would declare a stall if the heartbeat does not move before then
     /// (a sleeping reader's longest sleep).
     pub fn deadline(&self) -> MonoNs {
-        self.last_change.plus(Nanos(self.timeout.0.saturating_add(1)))
+        self.last_change
+            .plus(Nanos(self.timeout.0.saturating_add(1)))
     }
 
     /// Whether the last poll left the watchdog in the stalled state.
@@ -112,7 +113,9 @@ mod tests {
         );
         assert_eq!(
             w.poll(UnixMs(1000), at(251)),
-            Some(WatchdogEvent::Stalled { age: Nanos(251 * MS) })
+            Some(WatchdogEvent::Stalled {
+                age: Nanos(251 * MS)
+            })
         );
         assert!(w.is_stalled());
         assert_eq!(w.poll(UnixMs(1000), at(400)), None, "reported once");
@@ -138,7 +141,9 @@ mod tests {
     fn seed_000_bug_is_not_reproduced() {
         // Seed 000 compared two heartbeat samples; a dead writer yields difference 0 forever.
         let mut w = Watchdog::new(DEFAULT_TIMEOUT, UnixMs(42), MonoNs(0));
-        let events: usize = (1..=10).filter_map(|i| w.poll(UnixMs(42), at(i * 100))).count();
+        let events: usize = (1..=10)
+            .filter_map(|i| w.poll(UnixMs(42), at(i * 100)))
+            .count();
         assert_eq!(events, 1);
     }
 }

@@ -2,7 +2,9 @@
 
 use crate::atomics::{fence, AtomicU32, Ordering};
 use crate::frame::{self, committed_word, writing_word, FrameMeta, WriteError};
-use crate::layout::{Encoding, FrameType, Geometry, RingHeader, HEARTBEAT_STOPPED, SLOT_HEADER_SIZE};
+use crate::layout::{
+    Encoding, FrameType, Geometry, RingHeader, HEARTBEAT_STOPPED, SLOT_HEADER_SIZE,
+};
 use crate::payload::{self, Record, MAX_ENCODED_LEN};
 use crate::region::{Region, RegionError, RegionRef};
 use crate::time::{UnixMs, UnixNs};
@@ -158,7 +160,13 @@ impl<R: Region> Writer<R> {
         let index = self.next;
         let view = self.region.region();
         let slot = self.slot_words(&view, index);
-        write_slot(slot, index, meta, payload, self.geometry.slot_size().bytes());
+        write_slot(
+            slot,
+            index,
+            meta,
+            payload,
+            self.geometry.slot_size().bytes(),
+        );
         view.store_write_index(index + 1);
         view.store_heartbeat(heartbeat_value(now));
         self.next = index + 1;
@@ -207,13 +215,19 @@ impl<R: Region> Writer<R> {
     /// gives the region back. Readers deliver every frame committed before this, then report
     /// the producer stopped (not stalled).
     pub fn stop(self) -> R {
-        // SYNC: Release pairs with the Acquire load of the heartbeat in
-        // `Session::producer_stopped`: a reader that sees "stopped" also sees the last
-        // `writeIndex` store, so it can drain every frame before reporting.
+        self.mark_stopped();
+        self.region
+    }
+
+    /// Marks the ring "producer stopped" without giving the region back (for a producer's
+    /// `Drop`). Publishing after this clears the mark again.
+    pub fn mark_stopped(&self) {
+        // SYNC: Release pairs with the Acquire load of the heartbeat in `Session::poll`
+        // (`heartbeat_acquire`): a reader that sees "stopped" also sees the last `writeIndex`
+        // store, so it can drain every frame before reporting.
         self.region
             .region()
             .store_heartbeat_release(HEARTBEAT_STOPPED);
-        self.region
     }
 
     fn slot_words<'a>(&self, view: &RegionRef<'a>, index: u64) -> &'a [AtomicU32] {

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::AtomicU32;
 
-use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::layout::{self, Encoding, Geometry, RingHeader, SlotHeader, HEADER_SIZE};
 use vitalring_core::payload::Record;
 use vitalring_core::region::{Access, RegionRef, SharedHeader};
 use vitalring_core::slot::{Writer, WriterConfig};
+use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::vitals::VitalsRecord;
 use zerocopy::IntoBytes;
 
@@ -96,8 +96,13 @@ fn c_structs_of_seed_000_have_our_offsets_and_read_our_ring() {
             rr_rpm: 12,
             ..Default::default()
         };
-        w.publish_record(&Record::Vitals(v), Encoding::Json, UnixNs(u64::from(i) * 1000), UnixMs(0))
-            .unwrap();
+        w.publish_record(
+            &Record::Vitals(v),
+            Encoding::Json,
+            UnixNs(u64::from(i) * 1000),
+            UnixMs(0),
+        )
+        .unwrap();
     }
     let mut bytes = region.header_snapshot().as_bytes().to_vec();
     for i in 0..words.len() {

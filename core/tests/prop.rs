@@ -5,12 +5,12 @@
 use core::sync::atomic::AtomicU32;
 
 use proptest::prelude::*;
-use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::frame::{self, committed_word, FrameMeta, SlotError, SlotView};
 use vitalring_core::layout::{Encoding, FrameType, HEADER_SIZE, SLOT_OVERHEAD};
 use vitalring_core::payload::{self, EncodeError, PayloadError, Record, MAX_ENCODED_LEN};
 use vitalring_core::region::{Access, RegionRef, SharedHeader};
 use vitalring_core::slot::{Writer, WriterConfig};
+use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::vitals::{Channel, Field, Nibp, VitalsRecord, WaveformChunk, MAX_SAMPLES};
 use vitalring_core::Geometry;
 
@@ -307,7 +307,9 @@ fn golden_bytes_of_one_vitals_frame() {
     for _ in 0..5 {
         w.publish_heartbeat(UnixNs(0), UnixMs(0));
     }
-    let i = w.publish_record(&rec, Encoding::Json, UnixNs(ts), UnixMs(1)).unwrap();
+    let i = w
+        .publish_record(&rec, Encoding::Json, UnixNs(ts), UnixMs(1))
+        .unwrap();
     assert_eq!(i, 5);
     let live: Vec<u8> = (0..F)
         .step_by(4)

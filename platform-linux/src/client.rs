@@ -21,8 +21,8 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::fcntl::SealFlag;
 use nix::sys::socket::{self, MsgFlags};
-use vitalring_core::layout::{Geometry, HeaderError, RingHeader};
-use vitalring_core::region::Region;
+use vitalring_core::layout::{Geometry, HeaderError};
+use vitalring_core::Ring;
 
 use crate::fdpass::recv_with_fds;
 use crate::map::RoMapping;
@@ -163,33 +163,32 @@ pub struct ReceivedRing {
     geometry: Geometry,
 }
 
-/// A read-only mapping of a producer's ring whose header was validated against the reply.
+/// A read-only mapping of a producer's ring whose header was validated (once) and matches
+/// the reply: a core [`Ring`] that a reader session takes as it is.
 #[derive(Debug)]
 pub struct Attached {
-    mapping: RoMapping,
-    geometry: Geometry,
-    epoch: u64,
+    ring: Ring<RoMapping>,
 }
 
 impl Attached {
     /// The ring geometry.
     pub fn geometry(&self) -> Geometry {
-        self.geometry
+        self.ring.header().geometry()
     }
 
     /// The producer epoch.
     pub fn epoch(&self) -> u64 {
-        self.epoch
+        self.ring.header().epoch()
     }
 
     /// The mapping (a core [`Region`]).
     pub fn mapping(&self) -> &RoMapping {
-        &self.mapping
+        self.ring.region()
     }
 
-    /// Gives up the mapping (to hand it to a core `Reader`).
-    pub fn into_mapping(self) -> RoMapping {
-        self.mapping
+    /// Gives up the validated ring (to hand it to a core reader or session).
+    pub fn into_ring(self) -> Ring<RoMapping> {
+        self.ring
     }
 }
 
@@ -373,16 +372,11 @@ impl ReceivedRing {
         let len = self.geometry.region_len();
         // The seal and size checks ran in `accept_reply` (the only constructor).
         let mapping = RoMapping::map(self.fd.as_fd(), len).map_err(HandshakeError::Map)?;
-        let header: RingHeader = mapping.region().header_snapshot();
-        let geometry = header.validate(len).map_err(HandshakeError::Header)?;
-        if geometry != self.geometry || header.epoch != self.reply.epoch {
+        let ring = Ring::new_checked(mapping).map_err(HandshakeError::Header)?;
+        if ring.header().geometry() != self.geometry || ring.header().epoch() != self.reply.epoch {
             return Err(HandshakeError::HeaderMismatch);
         }
-        Ok(Attached {
-            mapping,
-            geometry,
-            epoch: header.epoch,
-        })
+        Ok(Attached { ring })
     }
 }
 

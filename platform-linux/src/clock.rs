@@ -48,3 +48,13 @@ mod tests {
         assert!(wall_ms() > 1_577_836_800_000);
     }
 }
+
+/// The monotonic clock as the core's type.
+pub fn mono() -> vitalring_core::time::MonoNs {
+    vitalring_core::time::MonoNs(monotonic_ns())
+}
+
+/// The wall clock as the core's type.
+pub fn wall() -> vitalring_core::time::UnixNs {
+    vitalring_core::time::UnixNs(wall_ns())
+}

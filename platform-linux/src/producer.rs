@@ -17,6 +17,7 @@ use vitalring_core::layout::{Encoding, Geometry};
 use vitalring_core::payload::Record;
 use vitalring_core::region::{Region, RegionError, RegionRef};
 use vitalring_core::slot::Writer;
+use vitalring_core::time::{UnixMs, UnixNs};
 
 use crate::clock;
 use crate::map::RwMapping;
@@ -243,7 +244,7 @@ impl SharedMemoryProducer {
     /// call starts again from the wall clock, so a burst of heartbeats cannot push the value
     /// into the future, and a wall clock stepped backwards is followed at once (the watchdog
     /// only looks for change, never for order).
-    fn beat_value(&mut self, must_move: bool) -> u64 {
+    fn beat_value(&mut self, must_move: bool) -> UnixMs {
         let now = clock::wall_ms();
         self.last_beat_ms = if must_move && now == self.last_beat_ms {
             now.wrapping_add(1)
@@ -251,7 +252,7 @@ impl SharedMemoryProducer {
             now
         };
         self.last_beat_ns = clock::monotonic_ns();
-        self.last_beat_ms
+        UnixMs(self.last_beat_ms)
     }
 
     /// Encodes and publishes a record stamped `timestamp_ns`; returns its ring index.
@@ -266,7 +267,7 @@ impl SharedMemoryProducer {
     ) -> Result<u64, WriteError> {
         let now = self.beat_value(false);
         self.writer
-            .publish_record(record, encoding, timestamp_ns, now)
+            .publish_record(record, encoding, UnixNs(timestamp_ns), now)
     }
 
     /// Publishes a raw payload (no encoding or validation of the payload; readers still check
@@ -279,13 +280,16 @@ impl SharedMemoryProducer {
         self.writer.publish(meta, payload, now)
     }
 
-    /// Publishes an empty heartbeat frame (type 3).
-    ///
-    /// # Errors
-    /// None in practice.
-    pub fn publish_heartbeat(&mut self) -> Result<u64, WriteError> {
+    /// Publishes an empty heartbeat frame (type 3); returns its ring index.
+    pub fn publish_heartbeat(&mut self) -> u64 {
         let now = self.beat_value(true);
-        self.writer.publish_heartbeat(clock::wall_ns(), now)
+        self.writer.publish_heartbeat(clock::wall(), now)
+    }
+
+    /// Marks the ring "producer stopped" (also done on drop): readers deliver what was
+    /// published, then report the producer stopped instead of a stall.
+    pub fn mark_stopped(&self) {
+        self.writer.mark_stopped();
     }
 
     /// Refreshes `heartbeatTimestamp` if at least [`HEARTBEAT_PERIOD`] passed since the last
@@ -319,5 +323,13 @@ impl SharedMemoryProducer {
         }
         self.region()
             .flip_bit(g.slot_offset(index) + bit / 8, (bit % 8) as u8)
+    }
+}
+
+impl Drop for SharedMemoryProducer {
+    /// A clean exit: readers deliver what was published, then report "producer stopped"
+    /// (a crash, which runs no destructor, shows as a stall instead).
+    fn drop(&mut self) {
+        self.writer.mark_stopped();
     }
 }

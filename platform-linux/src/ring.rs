@@ -115,8 +115,8 @@ pub fn create_sealed_ring(
         WriterConfig {
             geometry,
             epoch,
-            created_unix_ns: clock::wall_ns(),
-            now_ms: clock::wall_ms(),
+            created: clock::wall(),
+            now: clock::wall().as_ms(),
         },
     )
     .map_err(RingError::Init)?;

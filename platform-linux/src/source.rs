@@ -1,58 +1,46 @@
-//! [`SharedMemorySensorDataSource`]: seed 000's `SharedMemorySensorDataSource`, in Rust idiom.
+//! [`SharedMemorySensorDataSource`]: the reader service of the patient monitor over a
+//! producer's shared-memory ring, as a thin platform layer over the core's [`Session`].
 //!
-//! `start` runs the handshake synchronously (so a caller learns at once that there is no
-//! producer), then a polling thread runs the core [`Reader`] and [`Watchdog`]:
+//! Everything a reader decides — what is a valid frame, stalls, "producer stopped", header and
+//! `writeIndex` faults, coalesced drop and reject reports, counters across producer epochs — is
+//! the session's. This file adds only what is Linux's:
 //!
-//! - **Polling**: up to [`BATCH`] frames per round; when there is nothing new, the core
-//!   [`Backoff`] schedule (spin → `yield_now` → sleeps of at most 50 µs), or a pure spin with
-//!   [`Polling::BusyPoll`].
-//! - **Events** go to a callback (called on the polling thread) or to a bounded, preallocated
-//!   channel ([`SharedMemorySensorDataSource::receiver`] / `poll_events`). If the consumer
-//!   falls behind, events are counted as lost and reported as one `EventsLost` error with the
-//!   count as soon as there is room again — the queue never grows and never loses silently.
-//! - **Drops** in the ring are aggregated: consecutive dropped indices become one `Dropped`
-//!   error with `index: Some(first)` and the count. Every rejected frame is one error with the
-//!   kind from [`SensorErrorKind::of_rejection`].
-//! - **Stall**: the watchdog is polled at least every millisecond (and on every idle round), so
-//!   a stall is reported ~250 ms after the heartbeat last moved, with that age in
-//!   `heartbeat_age_ns`. State → `Stalled`. Recovery is automatic when the heartbeat moves.
-//! - **Producer restart**: while stalled, the handshake is retried every
-//!   [`SourceConfig::reconnect_interval`]. A reply with another epoch is a new producer: the
-//!   new ring is mapped and validated, the old mapping dropped, and `Reconnecting` then
-//!   `Connected { epoch: new }` are emitted. The reader starts at the oldest frame the new
-//!   ring holds. The same epoch means the old producer is alive but its writer is hung: stay
-//!   stalled.
-//! - **Header**: re-checked every [`SourceConfig::header_check_interval`]; a change is
-//!   reported once as a `Header` error (the reader keeps its attach-time geometry, so it never
-//!   reads out of bounds).
+//! - **the handshake**: `start` runs it synchronously (so a caller learns at once that there
+//!   is no producer); when the session asks (stalled, stopped, faulty ring) it is retried every
+//!   [`SourceConfig::reconnect_interval`] and the new ring handed to [`Session::reattach`] if
+//!   the session wants it (another epoch, or any ring after a fault);
+//! - **a thread and a wait strategy**: the polling thread calls [`Session::poll`] and, when it
+//!   is idle, spins, yields and sleeps (at most [`SourceConfig::max_sleep_us`]), or spins only
+//!   with [`Polling::BusyPoll`];
+//! - **delivery**: events go to a callback (on the polling thread) or a bounded, preallocated
+//!   channel. A consumer that falls behind loses events, never the counts: the loss is counted
+//!   at once in [`SharedMemorySensorDataSource::events_lost`] and reported as one
+//!   `EventsLost` event as soon as there is room; the session's counters are published after
+//!   every poll ([`SensorDataSource::stats`]) and are the truth.
 //!
 //! Nothing on the per-frame path allocates (the scratch buffer and the channel are allocated
-//! at start).
+//! at start and at re-attach).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use vitalring_core::backoff::{Action, Backoff};
-use vitalring_core::layout::Geometry;
-use vitalring_core::payload::Record;
-use vitalring_core::slot::{Counters, LapPolicy, Poll, Reader, Start};
+use vitalring_core::session::{Next, Session, SessionConfig, SessionStats};
+use vitalring_core::slot::{LapPolicy, ScratchTooSmall, Start};
 use vitalring_core::source::{
-    ConnectionState, DataSourceInfo, SensorDataSource, SensorError, SensorErrorKind, SensorEvent,
+    ConnectionState, DataSourceInfo, HandshakeProblem, SensorDataSource, SensorError, SensorEvent,
 };
-use vitalring_core::watchdog::{Watchdog, WatchdogEvent};
-use vitalring_core::AttachError;
+use vitalring_core::time::{MonoNs, Nanos};
+use vitalring_core::Ring;
 
 use crate::client::{connect_with, ConnectOptions, HandshakeError};
-use crate::clock::monotonic_ns;
+use crate::clock::mono;
 use crate::map::RoMapping;
 use crate::token::Token;
-
-/// Frames handled per polling round before the watchdog and stop flag are looked at again.
-pub const BATCH: usize = 64;
 
 /// How the polling thread waits when the ring is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -138,8 +126,9 @@ impl SourceConfig {
 pub enum SourceError {
     /// The handshake failed.
     Handshake(HandshakeError),
-    /// The core reader refused the mapped ring.
-    Attach(AttachError),
+    /// The ring needs a larger scratch buffer than was allocated (cannot happen: the buffer is
+    /// sized from the validated ring).
+    Scratch(ScratchTooSmall),
     /// The polling thread could not be spawned.
     Spawn,
 }
@@ -148,7 +137,7 @@ impl core::fmt::Display for SourceError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::Handshake(e) => write!(f, "{e}"),
-            Self::Attach(e) => write!(f, "{e}"),
+            Self::Scratch(e) => write!(f, "{e}"),
             Self::Spawn => write!(f, "cannot spawn the polling thread"),
         }
     }
@@ -156,104 +145,48 @@ impl core::fmt::Display for SourceError {
 
 impl std::error::Error for SourceError {}
 
-/// A snapshot of a source's counters and state (for status lines).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SourceStats {
-    /// Connection state.
-    pub state: ConnectionState,
-    /// Current producer epoch.
-    pub epoch: Option<u64>,
-    /// Current ring geometry.
-    pub geometry: Option<Geometry>,
-    /// Frames delivered (heartbeat frames included), over all rings.
-    pub delivered: u64,
-    /// Indices dropped (lapped or overwritten), over all rings.
-    pub dropped: u64,
-    /// Frames rejected, over all rings.
-    pub rejected: u64,
-    /// Indices moved past, over all rings (= delivered + dropped + rejected).
-    pub moved_past: u64,
-    /// Events lost because the consumer fell behind.
-    pub events_lost: u64,
-    /// Stalls detected.
-    pub stalls: u64,
-    /// Reattachments to a restarted producer.
-    pub reconnects: u64,
-}
-
-fn state_code(s: ConnectionState) -> u8 {
-    match s {
-        ConnectionState::Connecting => 0,
-        ConnectionState::Connected => 1,
-        ConnectionState::Stalled => 2,
-        ConnectionState::Reconnecting => 3,
-        ConnectionState::Disconnected => 4,
+impl SourceError {
+    fn problem(&self) -> HandshakeProblem {
+        match self {
+            Self::Handshake(HandshakeError::Header(_) | HandshakeError::HeaderMismatch) => {
+                HandshakeProblem::BadRing
+            }
+            Self::Handshake(HandshakeError::Refused(_)) => HandshakeProblem::Refused,
+            Self::Scratch(_) => HandshakeProblem::BadRing,
+            _ => HandshakeProblem::Other,
+        }
     }
 }
 
-fn state_of(code: u8) -> ConnectionState {
-    match code {
-        0 => ConnectionState::Connecting,
-        1 => ConnectionState::Connected,
-        2 => ConnectionState::Stalled,
-        3 => ConnectionState::Reconnecting,
-        _ => ConnectionState::Disconnected,
-    }
-}
-
-/// State shared between the source handle and its polling thread (all Relaxed: statistics and
-/// a stop flag; the join in `stop` orders everything else).
+/// State shared between the source handle and its polling thread.
 #[derive(Default)]
 struct Shared {
     stop: AtomicBool,
-    state: AtomicU8,
-    epoch: AtomicU64,
-    frame_size: AtomicU32,
-    frame_count: AtomicU32,
-    delivered: AtomicU64,
-    dropped: AtomicU64,
-    rejected: AtomicU64,
-    moved_past: AtomicU64,
     events_lost: AtomicU64,
-    stalls: AtomicU64,
-    reconnects: AtomicU64,
+    /// The session's figures after its latest poll (a short lock per published change).
+    stats: Mutex<Option<SessionStats>>,
 }
 
 impl Shared {
-    fn set_state(&self, s: ConnectionState) {
-        self.state.store(state_code(s), Ordering::Relaxed);
+    fn publish(&self, stats: SessionStats) {
+        if let Ok(mut s) = self.stats.lock() {
+            *s = Some(stats);
+        }
     }
 
-    fn set_ring(&self, epoch: u64, g: Geometry) {
-        self.epoch.store(epoch, Ordering::Relaxed);
-        self.frame_size.store(g.frame_size(), Ordering::Relaxed);
-        self.frame_count.store(g.frame_count(), Ordering::Relaxed);
+    fn set_state(&self, state: ConnectionState) {
+        if let Ok(mut s) = self.stats.lock() {
+            if let Some(s) = s.as_mut() {
+                s.state = state;
+            }
+        }
     }
-
-    fn publish(&self, base: &Totals, c: &Counters, moved: u64) {
-        self.delivered
-            .store(base.delivered + c.delivered, Ordering::Relaxed);
-        self.dropped
-            .store(base.dropped + c.dropped(), Ordering::Relaxed);
-        self.rejected
-            .store(base.rejected + c.rejected.total(), Ordering::Relaxed);
-        self.moved_past.store(base.moved + moved, Ordering::Relaxed);
-    }
-}
-
-/// Counters of rings left behind by reattachment.
-#[derive(Debug, Default, Clone, Copy)]
-struct Totals {
-    delivered: u64,
-    dropped: u64,
-    rejected: u64,
-    moved: u64,
 }
 
 /// Receives events on the polling thread.
 pub type EventCallback = Box<dyn FnMut(SensorEvent) + Send>;
 
-/// Where events go.
+/// Where events go: the session's sink on the polling thread.
 struct Emitter {
     callback: Option<EventCallback>,
     tx: SyncSender<SensorEvent>,
@@ -262,15 +195,27 @@ struct Emitter {
 }
 
 impl Emitter {
+    fn new(
+        callback: Option<EventCallback>,
+        tx: SyncSender<SensorEvent>,
+        shared: &Arc<Shared>,
+    ) -> Self {
+        Self {
+            callback,
+            tx,
+            lost: 0,
+            shared: Arc::clone(shared),
+        }
+    }
+
     fn emit(&mut self, event: SensorEvent) {
         if let Some(cb) = &mut self.callback {
             cb(event);
             return;
         }
         if self.lost > 0 {
-            let mut report = SensorError::new(SensorErrorKind::EventsLost);
-            report.count = self.lost;
-            match self.tx.try_send(SensorEvent::Error(report)) {
+            let report = SensorEvent::Error(SensorError::EventsLost { count: self.lost });
+            match self.tx.try_send(report) {
                 Ok(()) => self.lost = 0,
                 Err(_) => {
                     self.lose();
@@ -288,16 +233,18 @@ impl Emitter {
 
     fn lose(&mut self) {
         self.lost += 1;
+        // Relaxed: a statistic.
         self.shared.events_lost.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn state(&mut self, state: ConnectionState, epoch: Option<u64>) {
-        self.shared.set_state(state);
-        self.emit(SensorEvent::Connection { state, epoch });
     }
 }
 
-type RingReader = Reader<RoMapping, Box<[u8]>>;
+impl vitalring_core::session::Sink for Emitter {
+    fn event(&mut self, event: SensorEvent) {
+        self.emit(event);
+    }
+}
+
+type RingSession = Session<RoMapping, Box<[u8]>>;
 
 /// A [`SensorDataSource`] over a producer's shared-memory ring.
 pub struct SharedMemorySensorDataSource {
@@ -332,13 +279,7 @@ impl SharedMemorySensorDataSource {
     fn build(config: SourceConfig, callback: Option<EventCallback>) -> Self {
         let (tx, rx) = sync_channel(config.event_capacity.max(1));
         let shared = Arc::new(Shared::default());
-        shared.set_state(ConnectionState::Disconnected);
-        let emitter = Emitter {
-            callback,
-            tx,
-            lost: 0,
-            shared: Arc::clone(&shared),
-        };
+        let emitter = Emitter::new(callback, tx, &shared);
         Self {
             config,
             shared,
@@ -353,27 +294,10 @@ impl SharedMemorySensorDataSource {
         &self.rx
     }
 
-    /// Counters and state right now.
-    pub fn stats(&self) -> SourceStats {
-        let s = &self.shared;
-        let epoch = s.epoch.load(Ordering::Relaxed);
-        let geometry = Geometry::new(
-            s.frame_size.load(Ordering::Relaxed),
-            s.frame_count.load(Ordering::Relaxed),
-        )
-        .ok();
-        SourceStats {
-            state: state_of(s.state.load(Ordering::Relaxed)),
-            epoch: (epoch != 0).then_some(epoch),
-            geometry,
-            delivered: s.delivered.load(Ordering::Relaxed),
-            dropped: s.dropped.load(Ordering::Relaxed),
-            rejected: s.rejected.load(Ordering::Relaxed),
-            moved_past: s.moved_past.load(Ordering::Relaxed),
-            events_lost: s.events_lost.load(Ordering::Relaxed),
-            stalls: s.stalls.load(Ordering::Relaxed),
-            reconnects: s.reconnects.load(Ordering::Relaxed),
-        }
+    /// Events a slow consumer lost so far (their frames are in the counters all the same).
+    pub fn events_lost(&self) -> u64 {
+        // Relaxed: a statistic.
+        self.shared.events_lost.load(Ordering::Relaxed)
     }
 
     /// The configuration.
@@ -381,19 +305,31 @@ impl SharedMemorySensorDataSource {
         &self.config
     }
 
-    fn attach(config: &SourceConfig, start: Start) -> Result<RingReader, SourceError> {
+    fn session_config(config: &SourceConfig) -> SessionConfig {
+        let ns = |d: Duration| Nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        SessionConfig {
+            lap_policy: config.lap_policy,
+            start: config.start,
+            stall_timeout: ns(config.stall_timeout),
+            header_check_period: ns(config.header_check_interval),
+            ..SessionConfig::default()
+        }
+    }
+
+    /// One handshake: a validated ring and a scratch buffer sized for it.
+    fn handshake(
+        config: &SourceConfig,
+        timeout: Duration,
+    ) -> Result<(Ring<RoMapping>, Box<[u8]>), SourceError> {
         let attached = connect_with(
             &config.socket_path,
             &config.channel,
             config.token.as_ref(),
-            ConnectOptions {
-                timeout: config.handshake_timeout,
-            },
+            ConnectOptions { timeout },
         )
         .map_err(SourceError::Handshake)?;
         let scratch = vec![0u8; attached.geometry().payload_capacity()].into_boxed_slice();
-        Reader::attach(attached.into_mapping(), scratch, config.lap_policy, start)
-            .map_err(SourceError::Attach)
+        Ok((attached.into_ring(), scratch))
     }
 }
 
@@ -408,30 +344,37 @@ impl SensorDataSource for SharedMemorySensorDataSource {
             return Err(SourceError::Spawn);
         };
         self.shared.stop.store(false, Ordering::Relaxed);
-        emitter.state(ConnectionState::Connecting, None);
-        let reader = match Self::attach(&self.config, self.config.start) {
-            Ok(r) => r,
+        emitter.emit(SensorEvent::Connection {
+            state: ConnectionState::Connecting,
+            epoch: None,
+        });
+        let attached = Self::handshake(&self.config, self.config.handshake_timeout).and_then(
+            |(ring, scratch)| {
+                Session::new(ring, scratch, Self::session_config(&self.config), mono())
+                    .map_err(SourceError::Scratch)
+            },
+        );
+        let session = match attached {
+            Ok(s) => s,
             Err(e) => {
-                let mut err = SensorError::new(match e {
-                    SourceError::Attach(_) => SensorErrorKind::Header,
-                    _ => SensorErrorKind::Handshake,
+                emitter.emit(SensorEvent::Error(SensorError::Handshake(e.problem())));
+                emitter.emit(SensorEvent::Connection {
+                    state: ConnectionState::Disconnected,
+                    epoch: None,
                 });
-                err.count = 1;
-                emitter.emit(SensorEvent::Error(err));
-                emitter.state(ConnectionState::Disconnected, None);
                 self.emitter = Some(emitter);
                 return Err(e);
             }
         };
-        self.shared.set_ring(reader.epoch(), reader.geometry());
-        self.shared
-            .publish(&Totals::default(), reader.counters(), 0);
-        emitter.state(ConnectionState::Connected, Some(reader.epoch()));
+        self.shared.publish(session.stats());
+        emitter.emit(SensorEvent::Connection {
+            state: ConnectionState::Connected,
+            epoch: Some(session.epoch()),
+        });
         let worker = Worker {
             config: self.config.clone(),
             shared: Arc::clone(&self.shared),
-            reader,
-            totals: Totals::default(),
+            session,
         };
         match std::thread::Builder::new()
             .name("vitalring-reader".into())
@@ -445,12 +388,7 @@ impl SensorDataSource for SharedMemorySensorDataSource {
                 // The emitter moved into the closure that failed to spawn; rebuild one.
                 let (tx, rx) = sync_channel(self.config.event_capacity.max(1));
                 self.rx = rx;
-                self.emitter = Some(Emitter {
-                    callback: None,
-                    tx,
-                    lost: 0,
-                    shared: Arc::clone(&self.shared),
-                });
+                self.emitter = Some(Emitter::new(None, tx, &self.shared));
                 self.shared.set_state(ConnectionState::Disconnected);
                 Err(SourceError::Spawn)
             }
@@ -462,21 +400,19 @@ impl SensorDataSource for SharedMemorySensorDataSource {
             return;
         };
         self.shared.stop.store(true, Ordering::Relaxed);
-        let emitter = match handle.join() {
+        let mut emitter = match handle.join() {
             Ok(e) => e,
             Err(_) => {
                 let (tx, rx) = sync_channel(self.config.event_capacity.max(1));
                 self.rx = rx;
-                Emitter {
-                    callback: None,
-                    tx,
-                    lost: 0,
-                    shared: Arc::clone(&self.shared),
-                }
+                Emitter::new(None, tx, &self.shared)
             }
         };
-        let mut emitter = emitter;
-        emitter.state(ConnectionState::Disconnected, None);
+        self.shared.set_state(ConnectionState::Disconnected);
+        emitter.emit(SensorEvent::Connection {
+            state: ConnectionState::Disconnected,
+            epoch: None,
+        });
         self.emitter = Some(emitter);
     }
 
@@ -495,9 +431,9 @@ impl SensorDataSource for SharedMemorySensorDataSource {
         DataSourceInfo {
             kind: "shared-memory",
             channel,
-            epoch: stats.epoch,
-            frame_size: stats.geometry.map(|g| g.frame_size()),
-            frame_count: stats.geometry.map(|g| g.frame_count()),
+            epoch: stats.map(|s| s.current.epoch),
+            frame_size: stats.map(|s| s.geometry.frame_size()),
+            frame_count: stats.map(|s| s.geometry.frame_count()),
         }
     }
 
@@ -513,6 +449,10 @@ impl SensorDataSource for SharedMemorySensorDataSource {
         }
         n
     }
+
+    fn stats(&self) -> Option<SessionStats> {
+        self.shared.stats.lock().ok().and_then(|s| *s)
+    }
 }
 
 impl Drop for SharedMemorySensorDataSource {
@@ -521,31 +461,14 @@ impl Drop for SharedMemorySensorDataSource {
     }
 }
 
-/// The polling thread's state.
+/// The polling thread: a session, a wait strategy, and handshakes when the session asks.
 struct Worker {
     config: SourceConfig,
     shared: Arc<Shared>,
-    reader: RingReader,
-    totals: Totals,
-}
-
-/// Consecutive dropped indices not reported yet.
-#[derive(Clone, Copy)]
-struct PendingDrop {
-    first: u64,
-    count: u64,
+    session: RingSession,
 }
 
 impl Worker {
-    fn flush_drop(pending: &mut Option<PendingDrop>, emitter: &mut Emitter) {
-        if let Some(p) = pending.take() {
-            let mut e = SensorError::new(SensorErrorKind::Dropped);
-            e.index = Some(p.first);
-            e.count = p.count;
-            emitter.emit(SensorEvent::Error(e));
-        }
-    }
-
     fn run(mut self, mut emitter: Emitter) -> Emitter {
         if self.config.polling == Polling::Backoff {
             // The default timer slack (50 µs) would let each "≤ 50 µs" sleep last up to 100 µs;
@@ -553,188 +476,85 @@ impl Worker {
             // only costs latency, so it is ignored.
             let _ = nix::sys::prctl::set_timerslack(1);
         }
-        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        let stall_ns = ns(self.config.stall_timeout);
-        let retry_ns = ns(self.config.reconnect_interval).max(1);
-        let header_ns = ns(self.config.header_check_interval).max(1);
-        let mut now = monotonic_ns();
-        let mut watchdog = Watchdog::new(stall_ns, self.reader.heartbeat_ms(), now);
+        let retry = Nanos(
+            u64::try_from(self.config.reconnect_interval.as_nanos())
+                .unwrap_or(u64::MAX)
+                .max(1),
+        );
         let mut backoff = Backoff::with_max_sleep_us(self.config.max_sleep_us);
-        let mut pending: Option<PendingDrop> = None;
-        let mut last_watch = now;
-        let mut last_header = now;
-        let mut next_retry = now;
-        let mut header_bad = false;
-        let mut stalled = false;
-        let mut last_retry_error: Option<HandshakeError> = None;
+        let mut next_retry = MonoNs(0);
+        let mut last_problem: Option<HandshakeProblem> = None;
+        let mut published = self.session.stats();
 
+        // Relaxed: a stop request; the join in `stop` orders everything else.
         while !self.shared.stop.load(Ordering::Relaxed) {
-            let mut handled = 0;
-            if !stalled {
-                while handled < BATCH {
-                    match self.reader.poll() {
-                        Poll::Empty => break,
-                        Poll::Delivered(d) => {
-                            handled += 1;
-                            Self::flush_drop(&mut pending, &mut emitter);
-                            match d.record {
-                                Record::Vitals(record) => emitter.emit(SensorEvent::Vitals {
-                                    timestamp_ns: d.timestamp_ns,
-                                    index: d.index,
-                                    record,
-                                }),
-                                Record::Waveform(chunk) => emitter.emit(SensorEvent::Waveform {
-                                    timestamp_ns: d.timestamp_ns,
-                                    index: d.index,
-                                    chunk,
-                                }),
-                                Record::Heartbeat => {}
-                            }
-                        }
-                        Poll::Dropped { first, count, .. } => {
-                            handled += 1;
-                            match &mut pending {
-                                Some(p) if p.first + p.count == first => p.count += count,
-                                _ => {
-                                    Self::flush_drop(&mut pending, &mut emitter);
-                                    pending = Some(PendingDrop { first, count });
-                                }
-                            }
-                        }
-                        Poll::Rejected { index, reason } => {
-                            handled += 1;
-                            Self::flush_drop(&mut pending, &mut emitter);
-                            let mut e = SensorError::new(SensorErrorKind::of_rejection(&reason));
-                            e.index = Some(index);
-                            e.reason = Some(reason);
-                            emitter.emit(SensorEvent::Error(e));
-                        }
-                    }
-                }
-                if handled < BATCH {
-                    Self::flush_drop(&mut pending, &mut emitter);
-                }
-                if handled > 0 {
-                    self.shared.publish(
-                        &self.totals,
-                        self.reader.counters(),
-                        self.reader.moved_past(),
-                    );
-                }
+            let now = mono();
+            let next = self.session.poll(now, &mut emitter);
+            let stats = self.session.stats();
+            let moved = stats != published;
+            if moved {
+                self.shared.publish(stats);
+                published = stats;
             }
-
-            now = monotonic_ns();
-            if handled == 0 || now.saturating_sub(last_watch) >= 1_000_000 {
-                last_watch = now;
-                match watchdog.poll(self.reader.heartbeat_ms(), now) {
-                    Some(WatchdogEvent::Stalled { age_ns }) => {
-                        Self::flush_drop(&mut pending, &mut emitter);
-                        stalled = true;
-                        self.shared.stalls.fetch_add(1, Ordering::Relaxed);
-                        let mut e = SensorError::new(SensorErrorKind::Stalled);
-                        e.heartbeat_age_ns = Some(age_ns);
-                        emitter.emit(SensorEvent::Error(e));
-                        emitter.state(ConnectionState::Stalled, Some(self.reader.epoch()));
-                        next_retry = now;
-                        last_retry_error = None;
-                    }
-                    Some(WatchdogEvent::Recovered { .. }) => {
-                        stalled = false;
-                        emitter.state(ConnectionState::Connected, Some(self.reader.epoch()));
-                    }
-                    None => {}
-                }
-            }
-
-            if stalled && now >= next_retry {
-                self.try_reattach(&mut emitter, &mut last_retry_error);
-                now = monotonic_ns();
-                next_retry = now.saturating_add(retry_ns);
-                if self.shared.state.load(Ordering::Relaxed)
-                    == state_code(ConnectionState::Connected)
-                {
-                    watchdog = Watchdog::new(stall_ns, self.reader.heartbeat_ms(), now);
-                    stalled = false;
-                    header_bad = false;
-                    last_header = now;
+            match next {
+                Next::Busy => {
                     backoff.reset();
                     continue;
                 }
-            }
-
-            if now.saturating_sub(last_header) >= header_ns {
-                last_header = now;
-                match self.reader.check_header() {
-                    Ok(()) => header_bad = false,
-                    Err(_) if header_bad => {}
-                    Err(_) => {
-                        header_bad = true;
-                        emitter.emit(SensorEvent::Error(SensorError::new(
-                            SensorErrorKind::Header,
-                        )));
+                Next::Idle { .. } => {}
+                Next::Stalled | Next::Stopped | Next::NeedsReattach => {
+                    if now >= next_retry {
+                        next_retry = mono().plus(retry);
+                        self.try_reattach(&mut emitter, &mut last_problem);
                     }
                 }
             }
-
-            if handled > 0 {
+            if moved {
                 backoff.reset();
-                continue;
             }
-            match self.config.polling {
-                Polling::BusyPoll => core::hint::spin_loop(),
-                Polling::Backoff => match backoff.next_action() {
+            match (self.config.polling, next) {
+                (Polling::BusyPoll, Next::Idle { .. }) => core::hint::spin_loop(),
+                // Not reading (stalled, stopped, faulty): nothing to be quick for.
+                (_, Next::Stalled | Next::Stopped | Next::NeedsReattach) => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                _ => match backoff.next_action() {
                     Action::Spin => core::hint::spin_loop(),
                     Action::Yield => std::thread::yield_now(),
                     Action::Sleep(us) => std::thread::sleep(Duration::from_micros(u64::from(us))),
                 },
             }
         }
-        Self::flush_drop(&mut pending, &mut emitter);
         emitter
     }
 
-    /// One handshake attempt while stalled. On a new epoch: swap rings and leave the state
-    /// `Connected`; otherwise leave everything as it is.
-    fn try_reattach(&mut self, emitter: &mut Emitter, last_error: &mut Option<HandshakeError>) {
-        let mut cfg = self.config.clone();
-        cfg.handshake_timeout = cfg.handshake_timeout.min(Duration::from_millis(200));
-        match SharedMemorySensorDataSource::attach(&cfg, Start::Oldest) {
-            Ok(reader) if reader.epoch() != self.reader.epoch() => {
-                emitter.state(ConnectionState::Reconnecting, Some(reader.epoch()));
-                let c = self.reader.counters();
-                self.totals.delivered += c.delivered;
-                self.totals.dropped += c.dropped();
-                self.totals.rejected += c.rejected.total();
-                self.totals.moved += self.reader.moved_past();
-                // The old reader (and its mapping) is dropped here.
-                self.reader = reader;
-                self.shared
-                    .set_ring(self.reader.epoch(), self.reader.geometry());
-                self.shared.publish(
-                    &self.totals,
-                    self.reader.counters(),
-                    self.reader.moved_past(),
-                );
-                self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
-                *last_error = None;
-                emitter.state(ConnectionState::Connected, Some(self.reader.epoch()));
+    /// One handshake attempt. A ring the session wants replaces the attached one; a producer
+    /// that refuses us or offers a bad ring is reported once per distinct problem.
+    fn try_reattach(&mut self, emitter: &mut Emitter, last: &mut Option<HandshakeProblem>) {
+        let timeout = self
+            .config
+            .handshake_timeout
+            .min(Duration::from_millis(200));
+        match SharedMemorySensorDataSource::handshake(&self.config, timeout) {
+            Ok((ring, scratch)) if self.session.wants(ring.header().epoch()) => {
+                match self.session.reattach(ring, scratch, mono(), emitter) {
+                    Ok(()) => *last = None,
+                    Err(_) => {
+                        emitter.emit(SensorEvent::Error(SensorError::Handshake(
+                            HandshakeProblem::BadRing,
+                        )));
+                    }
+                }
+                self.shared.publish(self.session.stats());
             }
-            // Same producer, writer hung: stay stalled. The attempt's mapping is dropped.
+            // The same producer, still hung: stay. The attempt's mapping is dropped.
             Ok(_) => {}
             Err(SourceError::Handshake(e)) if e.is_absent() => {}
             Err(e) => {
-                // A producer is there but refuses us or offers a bad ring: report it once.
-                let h = match &e {
-                    SourceError::Handshake(h) => Some(h.clone()),
-                    _ => None,
-                };
-                if h.is_none() || *last_error != h {
-                    let kind = match e {
-                        SourceError::Attach(_) => SensorErrorKind::Header,
-                        _ => SensorErrorKind::Handshake,
-                    };
-                    emitter.emit(SensorEvent::Error(SensorError::new(kind)));
-                    *last_error = h;
+                let problem = e.problem();
+                if *last != Some(problem) {
+                    emitter.emit(SensorEvent::Error(SensorError::Handshake(problem)));
+                    *last = Some(problem);
                 }
             }
         }

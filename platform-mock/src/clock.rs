@@ -1,9 +1,9 @@
 //! A clock that only moves when the test moves it.
 
-use vitalring_core::time::{MonoNs, UnixMs, UnixNs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use vitalring_core::time::{MonoNs, UnixMs, UnixNs};
 
 const NS_PER_MS: u64 = 1_000_000;
 

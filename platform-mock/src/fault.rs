@@ -6,11 +6,11 @@
 //! one access size per word). Faults that need the counters to move are made with the real
 //! [`Writer`]: see [`FaultInjector::torn_publish`] and [`lap`].
 
-use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::frame::{committed_word, writing_word, FrameMeta, WriteError};
 use vitalring_core::layout::{header_crc, HEADER_SIZE, SLOT_HEADER_SIZE};
 use vitalring_core::region::{Region, RegionError, RegionRef};
 use vitalring_core::slot::Writer;
+use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::Geometry;
 
 /// Byte offset of `frameSizeBytes` in the ring header.

@@ -24,16 +24,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use vitalring_core::frame::{FrameMeta, RejectReason};
-use vitalring_core::time::{UnixMs, UnixNs};
-use vitalring_core::Ring;
 use vitalring_core::layout::{Encoding, FrameType, RingHeader, HEADER_SIZE};
 use vitalring_core::payload::{self, PayloadError, Record, MAX_ENCODED_LEN};
 use vitalring_core::region::Region;
-use vitalring_core::slot::{
-    DropCause, LapPolicy, Poll, Reader, Start, Writer, WriterConfig,
-};
+use vitalring_core::slot::{DropCause, LapPolicy, Poll, Reader, Start, Writer, WriterConfig};
+use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::vitals::{Channel, Nibp, VitalsRecord, WaveformChunk, MAX_SAMPLES};
 use vitalring_core::Geometry;
+use vitalring_core::Ring;
 
 use crate::{FaultInjector, MockRegion};
 

@@ -20,8 +20,7 @@ use vitalring_core::payload::Record;
 use vitalring_core::session::{Next, Session, SessionConfig, SessionStats};
 use vitalring_core::slot::{LapPolicy, ScratchTooSmall, Start, Writer, WriterConfig};
 use vitalring_core::source::{
-    ConnectionState, DataSourceInfo, HandshakeProblem, SensorDataSource, SensorError,
-    SensorEvent,
+    ConnectionState, DataSourceInfo, HandshakeProblem, SensorDataSource, SensorError, SensorEvent,
 };
 use vitalring_core::time::Nanos;
 use vitalring_core::vitals::{VitalsRecord, WaveformChunk};

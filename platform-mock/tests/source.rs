@@ -152,7 +152,10 @@ fn a_script_yields_the_linux_source_events_in_order() {
     assert_eq!(stall, Nanos(251_000_000));
     let stats = src.stats().unwrap();
     let c = stats.current.counters;
-    assert_eq!(c.accounted(), stats.current.position - stats.current.start_index);
+    assert_eq!(
+        c.accounted(),
+        stats.current.position - stats.current.start_index
+    );
     assert_eq!(
         (c.delivered, c.dropped_lapped, c.rejected.total()),
         (4, 99, 3),

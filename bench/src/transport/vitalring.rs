@@ -4,7 +4,7 @@
 //! credentials, seals and size checked, read-only `mmap`, header validated) and then polls the
 //! core [`Reader`] — the same code `SharedMemorySensorDataSource` runs per frame.
 //!
-//! The reader uses [`Reader::poll_raw`]: every transport check (seqlock, CRC, zero bytes,
+//! The reader uses the slot layer's [`Reader::poll`]: every transport check (seqlock, CRC, zero bytes,
 //! sequence, size, type, encoding) runs, but the bench's opaque payload is not decoded as
 //! JSON. Payload decoding is measured separately by the core's criterion benches.
 //!
@@ -108,7 +108,7 @@ pub fn open_reader(ctx: &PeerContext) -> Result<VitalringSource, BenchError> {
         .map_err(|e| BenchError::Unsupported(format!("vitalring handshake: {e}")))?;
     let capacity = attached.geometry().payload_capacity();
     let reader = Reader::attach(
-        attached.into_mapping(),
+        attached.into_ring(),
         vec![0u8; capacity],
         LapPolicy::Latest,
         Start::Next,
@@ -143,7 +143,7 @@ impl FrameSink for VitalringSink {
         let meta = FrameMeta {
             frame_type: FrameType::Waveform,
             encoding: Encoding::Binary,
-            timestamp_ns: self.sent,
+            timestamp: vitalring_core::time::UnixNs(self.sent),
         };
         self.producer
             .publish_raw(meta, payload)
@@ -159,15 +159,18 @@ impl FrameSource for VitalringSource {
     }
 
     fn try_recv(&mut self, buf: &mut [u8]) -> Result<Recv, BenchError> {
-        match self.reader.poll_raw() {
-            Ok(None) => Ok(Recv::Empty),
-            Ok(Some(frame)) => {
+        match self.reader.poll() {
+            Poll::Empty => Ok(Recv::Empty),
+            Poll::Frame(frame) => {
                 let n = frame.payload.len().min(buf.len());
                 buf[..n].copy_from_slice(&frame.payload[..n]);
                 Ok(Recv::Frame(n))
             }
-            Err(Poll::Dropped { count, .. }) => Ok(Recv::Dropped(count)),
-            Err(_) => Ok(Recv::Dropped(1)),
+            Poll::Dropped { count, .. } => Ok(Recv::Dropped(count)),
+            Poll::Rejected { .. } => Ok(Recv::Dropped(1)),
+            Poll::Fault(f) => Err(BenchError::Unsupported(format!(
+                "vitalring ring fault: {f}"
+            ))),
         }
     }
 

@@ -2,6 +2,7 @@
 //! fields or events, never rename or remove one.
 
 use serde_json::{json, Value};
+use vitalring_core::session::{EpochStats, SessionStats};
 use vitalring_core::source::{ConnectionState, SensorError, SensorEvent};
 use vitalring_core::vitals::{VitalsRecord, WaveformChunk};
 
@@ -57,14 +58,26 @@ pub fn connection(state: ConnectionState, epoch: Option<u64>, wall_ns: u64) -> V
 
 /// `{"event":"error",...}`.
 pub fn error(e: &SensorError, wall_ns: u64) -> Value {
+    let (index, age, reason) = match e {
+        SensorError::Dropped { first, .. } => (Some(*first), None, None),
+        SensorError::Rejected { first, reason, .. } => {
+            (Some(*first), None, Some(reason.to_string()))
+        }
+        SensorError::Stalled { heartbeat_age } => {
+            (None, Some(round1(heartbeat_age.0 as f64 / 1e6)), None)
+        }
+        SensorError::Header(h) => (None, None, Some(h.to_string())),
+        SensorError::Handshake(p) => (None, None, Some(format!("{p:?}").to_lowercase())),
+        SensorError::EventsLost { .. } => (None, None, None),
+    };
     json!({
         "event": "error",
         "t_ns": wall_ns,
-        "kind": e.kind.name(),
-        "count": e.count,
-        "index": e.index,
-        "heartbeat_age_ms": e.heartbeat_age_ns.map(|ns| round1(ns as f64 / 1e6)),
-        "reason": e.reason.map(|r| r.to_string()),
+        "kind": e.kind().name(),
+        "count": e.count(),
+        "index": index,
+        "heartbeat_age_ms": age,
+        "reason": reason,
     })
 }
 
@@ -72,15 +85,15 @@ pub fn error(e: &SensorError, wall_ns: u64) -> Value {
 pub fn event(e: &SensorEvent, wall_ns: u64) -> Value {
     match e {
         SensorEvent::Vitals {
-            timestamp_ns,
+            timestamp,
             index,
             record,
-        } => vitals(*timestamp_ns, *index, record),
+        } => vitals(timestamp.0, *index, record),
         SensorEvent::Waveform {
-            timestamp_ns,
+            timestamp,
             index,
             chunk,
-        } => waveform(*timestamp_ns, *index, chunk),
+        } => waveform(timestamp.0, *index, chunk),
         SensorEvent::Connection { state, epoch } => connection(*state, *epoch, wall_ns),
         SensorEvent::Error(err) => error(err, wall_ns),
     }
@@ -116,6 +129,48 @@ pub fn status(s: &MonitorState, latency: Option<LatencySummary>, wall_ns: u64) -
             "n": latency.map_or(0, |l| l.n),
         },
         "alarms": s.alarms().iter().map(|a| a.text).collect::<Vec<_>>(),
+        "events_lost": s.events_lost,
+        "session": s.stats.as_ref().map(session),
+    })
+}
+
+/// The session's own counters: the current ring's figures (`published - start_index =
+/// delivered + dropped + rejected` once the producer stopped and the reader drained), the
+/// previous ring's after a producer restart, and totals over every ring.
+fn session(st: &SessionStats) -> Value {
+    let epoch = |e: &EpochStats| {
+        json!({
+            "epoch": e.epoch,
+            "start_index": e.start_index,
+            "position": e.position,
+            "delivered": e.counters.delivered,
+            "heartbeats": e.heartbeats,
+            "dropped": e.counters.dropped(),
+            "rejected": e.counters.rejected.total(),
+        })
+    };
+    let rejected_by: serde_json::Map<String, Value> = st
+        .total
+        .rejected
+        .as_array()
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
+    json!({
+        "current": epoch(&st.current),
+        "previous": st.previous.as_ref().map(epoch),
+        "total": {
+            "delivered": st.total.delivered,
+            "heartbeats": st.total_heartbeats,
+            "dropped": st.total.dropped(),
+            "rejected": st.total.rejected.total(),
+            "rejected_by": rejected_by,
+        },
+        "epochs": st.epochs,
+        "stalls": st.stalls,
+        "faults": st.faults,
+        "reattaches": st.reattaches,
+        "write_index": st.write_index,
     })
 }
 
@@ -123,7 +178,6 @@ pub fn status(s: &MonitorState, latency: Option<LatencySummary>, wall_ns: u64) -
 mod tests {
     use super::super::state::tests::{chunk, connected, record};
     use super::*;
-    use vitalring_core::source::SensorErrorKind;
     use vitalring_core::vitals::Channel;
 
     #[test]
@@ -151,9 +205,8 @@ mod tests {
         assert_eq!(w["first"], 40);
         assert_eq!(w["samples"].as_array().unwrap().len(), 3);
         let e = error(
-            &SensorError {
-                heartbeat_age_ns: Some(262_512_345),
-                ..SensorError::new(SensorErrorKind::Stalled)
+            &SensorError::Stalled {
+                heartbeat_age: vitalring_core::time::Nanos(262_512_345),
             },
             1,
         );

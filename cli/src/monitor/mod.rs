@@ -146,16 +146,8 @@ fn run_lines(
                         st.name(),
                         epoch.map_or(String::new(), |e| format!(" (epoch {e:016x})"))
                     )),
-                    (_, SensorEvent::Error(e)) if e.kind != SensorErrorKind::Dropped => {
-                        Some(format!(
-                            "error: {}{}{}",
-                            e.kind.name(),
-                            e.heartbeat_age_ns.map_or(String::new(), |a| format!(
-                                " heartbeat age {} ms",
-                                a / 1_000_000
-                            )),
-                            e.reason.map_or(String::new(), |r| format!(" ({r})"))
-                        ))
+                    (_, SensorEvent::Error(e)) if e.kind() != SensorErrorKind::Dropped => {
+                        Some(format!("error: {}: {e}", e.kind().name()))
                     }
                     _ => None,
                 };
@@ -167,6 +159,8 @@ fn run_lines(
             },
             wait,
         );
+        let (stats, lost) = source.stats();
+        state.set_stats(stats, lost);
         let now = since_ns(start);
         state.tick(now);
         if now >= next_status {
@@ -179,6 +173,20 @@ fn run_lines(
             if let Err(e) = write_line(&mut out, &line) {
                 io_err = Some(e);
             }
+        }
+    }
+    if io_err.is_none() {
+        // A last status line with the final counters, so a run's accounting can be checked
+        // from outside (`published - start_index = delivered + dropped + rejected`).
+        let (stats, lost) = source.stats();
+        state.set_stats(stats, lost);
+        let lat = state.latency.roll();
+        let line = match mode {
+            Mode::Json => json::status(&state, lat, wall_ns()).to_string(),
+            _ => plain::status_line(&state, lat),
+        };
+        if let Err(e) = write_line(&mut out, &line) {
+            io_err = Some(e);
         }
     }
     match io_err {
@@ -211,6 +219,8 @@ fn run_tui(
         }
         let wait = wait_until(now, &[next_frame, next_status, end]);
         source.poll_events(&mut |ev| state.apply(&ev, wall_ns()), wait);
+        let (stats, lost) = source.stats();
+        state.set_stats(stats, lost);
         let now = since_ns(start);
         state.tick(now);
         if now >= next_status {

@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 
+use vitalring_core::session::SessionStats;
 use vitalring_core::source::{ConnectionState, SensorError, SensorErrorKind, SensorEvent};
 use vitalring_core::vitals::{Channel, VitalsRecord, WaveformChunk};
 
@@ -256,6 +257,10 @@ pub struct MonitorState {
     pub stall_report: Option<(u64, u64)>,
     /// The last error, as text.
     pub last_error: Option<String>,
+    /// The source's session counters (the truth), once attached.
+    pub stats: Option<SessionStats>,
+    /// Events a slow consumer lost (counted by the source).
+    pub events_lost: u64,
     /// Monitor time (monotonic ns since the monitor started) of the last `tick`.
     pub now_ns: u64,
     last_drop_ns: Option<u64>,
@@ -290,6 +295,8 @@ impl MonitorState {
             latency: Latency::default(),
             stall_report: None,
             last_error: None,
+            stats: None,
+            events_lost: 0,
             now_ns: 0,
             last_drop_ns: None,
             last_reject_ns: None,
@@ -305,25 +312,23 @@ impl MonitorState {
     pub fn apply(&mut self, event: &SensorEvent, wall_ns: u64) {
         match event {
             SensorEvent::Vitals {
-                timestamp_ns,
+                timestamp,
                 index,
                 record,
             } => {
                 self.counts.vitals += 1;
-                self.latency.record(wall_ns.saturating_sub(*timestamp_ns));
+                self.latency.record(wall_ns.saturating_sub(timestamp.0));
                 self.vitals = Some(LatestVitals {
-                    t_ns: *timestamp_ns,
+                    t_ns: timestamp.0,
                     index: *index,
                     record: *record,
                 });
             }
             SensorEvent::Waveform {
-                timestamp_ns,
-                chunk,
-                ..
+                timestamp, chunk, ..
             } => {
                 self.counts.waveforms += 1;
-                self.latency.record(wall_ns.saturating_sub(*timestamp_ns));
+                self.latency.record(wall_ns.saturating_sub(timestamp.0));
                 self.traces[trace_index(chunk.channel)].push(chunk);
             }
             SensorEvent::Connection { state, epoch } => {
@@ -346,28 +351,64 @@ impl MonitorState {
         }
     }
 
-    fn error(&mut self, e: &SensorError) {
+    /// Takes the source's own counters (the truth; events may be lost by a slow consumer):
+    /// every figure the monitor shows and prints comes from here once a session exists.
+    pub fn set_stats(&mut self, stats: Option<SessionStats>, events_lost: u64) {
+        self.events_lost = events_lost;
+        let Some(st) = stats else { return };
+        let t = &st.total;
+        let r = &t.rejected;
         let c = &mut self.counts;
-        match e.kind {
-            SensorErrorKind::Dropped | SensorErrorKind::EventsLost => {
-                c.dropped += e.count;
+        c.dropped = t.dropped();
+        c.rejected_crc = r.crc;
+        c.rejected_invalid_value = r.out_of_range;
+        c.rejected_malformed = r.malformed;
+        c.rejected_invalid_frame = r
+            .sequence
+            .saturating_add(r.data_size)
+            .saturating_add(r.padding)
+            .saturating_add(r.frame_type)
+            .saturating_add(r.encoding)
+            .saturating_add(r.timestamp);
+        c.stalls = st.stalls;
+        self.stats = Some(st);
+    }
+
+    fn error(&mut self, e: &SensorError) {
+        let kind = e.kind();
+        let c = &mut self.counts;
+        match e {
+            SensorError::Dropped { .. } => {
+                if self.stats.is_none() {
+                    c.dropped = c.dropped.saturating_add(e.count());
+                }
                 self.last_drop_ns = Some(self.now_ns);
             }
-            SensorErrorKind::Stalled => {
-                c.stalls += 1;
-                self.stall_report = e.heartbeat_age_ns.map(|ns| (self.now_ns, ns / 1_000_000));
+            SensorError::EventsLost { .. } => {}
+            SensorError::Stalled { heartbeat_age } => {
+                if self.stats.is_none() {
+                    c.stalls += 1;
+                }
+                self.stall_report = Some((self.now_ns, heartbeat_age.as_ms()));
                 if self.state == ConnectionState::Connected {
                     self.state = ConnectionState::Stalled;
                 }
             }
-            SensorErrorKind::Crc => c.rejected_crc += e.count,
-            SensorErrorKind::InvalidValue => c.rejected_invalid_value += e.count,
-            SensorErrorKind::MalformedPayload => c.rejected_malformed += e.count,
-            SensorErrorKind::InvalidFrame => c.rejected_invalid_frame += e.count,
-            SensorErrorKind::Handshake | SensorErrorKind::Header => c.other_errors += 1,
+            SensorError::Rejected { .. } => {
+                if self.stats.is_none() {
+                    let n = e.count();
+                    match kind {
+                        SensorErrorKind::Crc => c.rejected_crc += n,
+                        SensorErrorKind::InvalidValue => c.rejected_invalid_value += n,
+                        SensorErrorKind::MalformedPayload => c.rejected_malformed += n,
+                        _ => c.rejected_invalid_frame += n,
+                    }
+                }
+            }
+            SensorError::Handshake(_) | SensorError::Header(_) => c.other_errors += 1,
         }
         if matches!(
-            e.kind,
+            kind,
             SensorErrorKind::Crc
                 | SensorErrorKind::InvalidValue
                 | SensorErrorKind::MalformedPayload
@@ -375,10 +416,7 @@ impl MonitorState {
         ) {
             self.last_reject_ns = Some(self.now_ns);
         }
-        self.last_error = Some(match &e.reason {
-            Some(r) => format!("{}: {r}", e.kind.name()),
-            None => e.kind.name().to_string(),
-        });
+        self.last_error = Some(e.to_string());
     }
 
     /// While stalled: how long the heartbeat has not moved now, ms (the reported age plus the
@@ -419,6 +457,7 @@ impl MonitorState {
             ConnectionState::Stalled => out.push(tech("SENSOR STALLED", Priority::High)),
             ConnectionState::Reconnecting => out.push(tech("SENSOR RECONNECTING", Priority::High)),
             ConnectionState::Disconnected => out.push(tech("SENSOR DISCONNECTED", Priority::High)),
+            ConnectionState::Stopped => out.push(tech("PRODUCER STOPPED", Priority::High)),
             ConnectionState::Connecting | ConnectionState::Connected => {}
         }
         if self.recent(self.last_drop_ns) {

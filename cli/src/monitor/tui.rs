@@ -43,7 +43,9 @@ fn state_style(state: ConnectionState) -> Style {
     let c = match state {
         ConnectionState::Connected => Color::Green,
         ConnectionState::Connecting => Color::Yellow,
-        ConnectionState::Stalled | ConnectionState::Disconnected => Color::Red,
+        ConnectionState::Stalled | ConnectionState::Disconnected | ConnectionState::Stopped => {
+            Color::Red
+        }
         ConnectionState::Reconnecting => Color::Yellow,
     };
     Style::new().fg(c).add_modifier(Modifier::BOLD)
