@@ -329,22 +329,43 @@ pub struct DemoArgs {
 }
 
 impl Cli {
-    /// Parses the command line and applies [`Cli::check`]; any failure prints clap's error and
-    /// exits with status 2.
-    pub fn parse_checked() -> Self {
-        let cli = Self::parse();
+    /// Parses `argv` (program name first) and applies [`Cli::check`].
+    ///
+    /// # Errors
+    /// clap's error: a bad flag or value (exit status 2), or `--help`/`--version` (exit 0).
+    pub fn parse_checked<I, T>(argv: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let cli = Self::try_parse_from(argv)?;
         if let Err(message) = cli.check() {
             let mut cmd = Self::command();
             cmd.build();
-            let name = cli.command.name();
-            let sub = cmd.find_subcommand_mut(name);
-            match sub {
-                Some(sub) => sub.error(clap::error::ErrorKind::ValueValidation, message),
-                None => cmd.error(clap::error::ErrorKind::ValueValidation, message),
-            }
-            .exit();
+            let kind = clap::error::ErrorKind::ValueValidation;
+            return Err(match cmd.find_subcommand_mut(cli.command.name()) {
+                Some(sub) => sub.error(kind, message),
+                None => cmd.error(kind, message),
+            });
         }
-        cli
+        Ok(cli)
+    }
+
+    /// clap's message for a usage error as one line: the `error:` line, with clap's `tip:` and
+    /// `[possible values: ...]` appended; the usage and "for more information" lines dropped.
+    pub fn one_line(e: &clap::Error) -> String {
+        let text = e.render().to_string();
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        let mut out = lines
+            .next()
+            .unwrap_or("error: bad command line")
+            .trim_start_matches("error: ")
+            .to_string();
+        for tip in lines.filter(|l| l.starts_with("tip:") || l.starts_with("[possible values")) {
+            out.push_str("; ");
+            out.push_str(tip);
+        }
+        out
     }
 
     /// The rules that tie two flags together (each flag alone was checked by its parser).
@@ -713,6 +734,140 @@ mod tests {
         for s in ScenarioArg::value_variants() {
             let name = s.to_possible_value().unwrap().get_name().to_string();
             assert_eq!(name, s.name());
+        }
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("vitalring").chain(args.iter().copied()))
+    }
+
+    fn refused(args: &[&str]) -> clap::Error {
+        match parse(args) {
+            Ok(cli) => panic!("{args:?} was accepted: {cli:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn durations_must_be_finite_and_positive() {
+        for sub in ["monitor", "sim", "demo"] {
+            for bad in ["nan", "NaN", "inf", "-inf", "infinity", "-1", "0", "-0", "1e-12", "1e300", "x"] {
+                let e = refused(&[sub, &format!("--duration={bad}")]);
+                assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{sub} {bad}");
+                assert_eq!(e.exit_code(), 2);
+                // `--duration -inf` is refused as well (clap takes `-inf` for a flag).
+                assert_eq!(refused(&[sub, "--duration", bad]).exit_code(), 2);
+            }
+            let (Command::Monitor(MonitorArgs { duration, .. })
+            | Command::Sim(SimArgs { duration, .. })
+            | Command::Demo(DemoArgs { duration, .. })) = parse(&[sub, "--duration", "0.25"])
+                .unwrap()
+                .command
+            else {
+                unreachable!()
+            };
+            assert_eq!(duration, Some(0.25));
+        }
+        for (flag, bad) in [
+            ("--fault-after", "nan"),
+            ("--fault-after", "-1"),
+            ("--burst-every", "0"),
+            ("--burst-every", "inf"),
+            ("--log-every", "-5"),
+            ("--corrupt-rate", "nan"),
+            ("--corrupt-rate", "1.5"),
+            ("--burst-frames", "0"),
+        ] {
+            refused(&["sim", flag, bad]);
+        }
+        refused(&["monitor", "--trace-seconds", "nan"]);
+        refused(&["monitor", "--trace-seconds", "0.5"]);
+        assert!(parse(&["sim", "--fault-after", "0", "--log-every", "0"]).is_ok());
+    }
+
+    #[test]
+    fn channel_names_follow_the_handshake_rule() {
+        for bad in ["", ".hidden", "a/b", "../x", "sp ace", &"x".repeat(65)] {
+            refused(&["monitor", "--channel", bad]);
+        }
+        assert!(parse(&["dump", "--channel", "ecg-1.bed_7"]).is_ok());
+    }
+
+    #[test]
+    fn socket_paths_must_fit_a_socket_address_and_need_not_be_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let long = format!("/tmp/{}", "s".repeat(120));
+        refused(&["monitor", "--socket", &long]);
+        let odd = std::ffi::OsStr::from_bytes(b"/tmp/\xff\xfe.sock");
+        let cli = Cli::try_parse_from([
+            std::ffi::OsStr::new("vitalring"),
+            std::ffi::OsStr::new("monitor"),
+            std::ffi::OsStr::new("--socket"),
+            odd,
+        ])
+        .unwrap();
+        let Command::Monitor(m) = cli.command else {
+            unreachable!()
+        };
+        assert_eq!(m.endpoint.socket.unwrap().as_os_str(), odd);
+    }
+
+    fn sim_check(args: &[&str]) -> Result<(), String> {
+        let mut all = vec!["sim"];
+        all.extend_from_slice(args);
+        parse(&all).unwrap().check()
+    }
+
+    #[test]
+    fn frame_size_must_hold_the_encodings_largest_payload() {
+        use vitalring_core::Encoding;
+        for enc in [Encoding::Json, Encoding::Binary] {
+            let name = match enc {
+                Encoding::Json => "json",
+                Encoding::Binary => "binary",
+            };
+            let min = payload_limits::min_frame_size(enc);
+            let ok = min.to_string();
+            let small = (min - 8).to_string();
+            assert_eq!(sim_check(&["--encoding", name, "--frame-size", &ok]), Ok(()));
+            let e = sim_check(&["--encoding", name, "--frame-size", &small]).unwrap_err();
+            assert!(e.contains(&format!("at least {min}")), "{e}");
+        }
+        // The sizes the attack used: accepted before, then the simulator died publishing.
+        for size in ["64", "128"] {
+            assert!(sim_check(&["--frame-size", size]).is_err());
+        }
+        assert!(sim_check(&["--frame-size", "1048576", "--frames", "2048"]).is_err());
+    }
+
+    /// The computed minimum is the real one: every output of every scenario fits it, and the
+    /// widest vitals fit for temperatures spread over the whole valid range.
+    #[test]
+    fn min_frame_size_holds_every_simulator_output() {
+        use vitalring_core::layout::SLOT_OVERHEAD;
+        use vitalring_core::payload::{encode, MAX_ENCODED_LEN};
+        use vitalring_core::vitals::TEMP_RANGE;
+        use vitalring_core::Encoding;
+        use vitalring_sim::{SimConfig, Simulator};
+        for enc in [Encoding::Json, Encoding::Binary] {
+            let min = payload_limits::min_frame_size(enc) as usize;
+            let max = payload_limits::max_payload_len(enc);
+            assert!(min >= max + SLOT_OVERHEAD && min < max + SLOT_OVERHEAD + 8);
+            let mut buf = [0u8; MAX_ENCODED_LEN];
+            for scenario in vitalring_sim::Scenario::ALL {
+                let start = 1_700_000_000_000_000_000;
+                let mut sim = Simulator::new(SimConfig::new(scenario, 11, start));
+                for out in sim.advance_to(start + 3_000_000_000) {
+                    let len = encode(&crate::sim::to_record(&out), enc, &mut buf).unwrap();
+                    assert!(len <= max, "{scenario}: {len} > {max}");
+                }
+            }
+            let (lo, hi) = (TEMP_RANGE.start().to_bits(), TEMP_RANGE.end().to_bits());
+            for bits in (lo..=hi).step_by(97) {
+                let rec = payload_limits::widest_vitals(f32::from_bits(bits));
+                let len = encode(&rec, enc, &mut buf).unwrap();
+                assert!(len <= max, "temp {}: {len} > {max}", f32::from_bits(bits));
+            }
         }
     }
 }

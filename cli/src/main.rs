@@ -48,6 +48,32 @@ fn run(cli: Cli) -> CliResult {
     }
 }
 
+/// `--help` and `--version` as clap prints them; any other parse error as one line,
+/// `vitalring <sub-command>: error: <what>`, and exit status 2.
+fn usage_error(e: &clap::Error, argv: &[std::ffi::OsString]) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE));
+    }
+    let sub = argv
+        .get(1)
+        .and_then(|a| a.to_str())
+        .filter(|a| ["sim", "monitor", "dump", "bench", "demo"].contains(a))
+        .map_or_else(String::new, |a| format!(" {a}"));
+    let _ = writeln!(
+        std::io::stderr(),
+        "vitalring{sub}: error: {}",
+        Cli::one_line(e)
+    );
+    ExitCode::from(EXIT_USAGE)
+}
+
 fn main() -> ExitCode {
     // The benchmark re-runs this executable as its writer and reader processes. Arguments are
     // read as `OsString`s: a non-UTF-8 argument is clap's to judge, never a panic here.
@@ -67,7 +93,10 @@ fn main() -> ExitCode {
         let code = vitalring_bench::peer_main(&argv);
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
-    let cli = Cli::parse_checked();
+    let cli = match Cli::parse_checked(&argv) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, &argv),
+    };
     let name = cli.command.name();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
