@@ -517,7 +517,7 @@ pub mod parse {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     use std::path::PathBuf;
 
-    use vitalring_core::layout::{MIN_FRAME_SIZE, MAX_FRAME_SIZE};
+    use vitalring_core::layout::{MAX_FRAME_SIZE, MIN_FRAME_SIZE};
     use vitalring_core::Geometry;
 
     /// Largest number of seconds whose nanoseconds fit a `u64` (about 584 years).
@@ -613,11 +613,9 @@ pub mod parse {
             .trim()
             .parse()
             .map_err(|_| "not a whole number of bytes".to_string())?;
-        Geometry::new(v, 1)
-            .map(|g| g.frame_size())
-            .map_err(|_| {
-                format!("must be a multiple of 8 from {MIN_FRAME_SIZE} to {MAX_FRAME_SIZE}")
-            })
+        Geometry::new(v, 1).map(|g| g.frame_size()).map_err(|_| {
+            format!("must be a multiple of 8 from {MIN_FRAME_SIZE} to {MAX_FRAME_SIZE}")
+        })
     }
 
     /// A slot count, by the ring's own rule.
@@ -717,7 +715,6 @@ pub mod parse {
             .map(|f| f.to_lowercase().chain(c).collect())
             .unwrap_or_default()
     }
-
 }
 
 #[cfg(test)]
@@ -751,18 +748,23 @@ mod tests {
     #[test]
     fn durations_must_be_finite_and_positive() {
         for sub in ["monitor", "sim", "demo"] {
-            for bad in ["nan", "NaN", "inf", "-inf", "infinity", "-1", "0", "-0", "1e-12", "1e300", "x"] {
+            for bad in [
+                "nan", "NaN", "inf", "-inf", "infinity", "-1", "0", "-0", "1e-12", "1e300", "x",
+            ] {
                 let e = refused(&[sub, &format!("--duration={bad}")]);
-                assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{sub} {bad}");
+                assert_eq!(
+                    e.kind(),
+                    clap::error::ErrorKind::ValueValidation,
+                    "{sub} {bad}"
+                );
                 assert_eq!(e.exit_code(), 2);
                 // `--duration -inf` is refused as well (clap takes `-inf` for a flag).
                 assert_eq!(refused(&[sub, "--duration", bad]).exit_code(), 2);
             }
             let (Command::Monitor(MonitorArgs { duration, .. })
             | Command::Sim(SimArgs { duration, .. })
-            | Command::Demo(DemoArgs { duration, .. })) = parse(&[sub, "--duration", "0.25"])
-                .unwrap()
-                .command
+            | Command::Demo(DemoArgs { duration, .. })) =
+                parse(&[sub, "--duration", "0.25"]).unwrap().command
             else {
                 unreachable!()
             };
@@ -829,7 +831,10 @@ mod tests {
             let min = payload_limits::min_frame_size(enc);
             let ok = min.to_string();
             let small = (min - 8).to_string();
-            assert_eq!(sim_check(&["--encoding", name, "--frame-size", &ok]), Ok(()));
+            assert_eq!(
+                sim_check(&["--encoding", name, "--frame-size", &ok]),
+                Ok(())
+            );
             let e = sim_check(&["--encoding", name, "--frame-size", &small]).unwrap_err();
             assert!(e.contains(&format!("at least {min}")), "{e}");
         }
@@ -868,6 +873,26 @@ mod tests {
                 let len = encode(&rec, enc, &mut buf).unwrap();
                 assert!(len <= max, "temp {}: {len} > {max}", f32::from_bits(bits));
             }
+        }
+    }
+
+    /// `docs/cli.md` states the minimum frame sizes; they must be the computed ones.
+    #[test]
+    fn docs_state_the_computed_frame_size_minimums() {
+        use vitalring_core::layout::SLOT_OVERHEAD;
+        use vitalring_core::Encoding;
+        let doc = include_str!("../../docs/cli.md");
+        for (enc, name) in [(Encoding::Json, "json"), (Encoding::Binary, "binary")] {
+            let min = payload_limits::min_frame_size(enc);
+            let max = payload_limits::max_payload_len(enc);
+            assert!(
+                doc.contains(&format!("**{min}** for `{name}`")),
+                "{name}: {min}"
+            );
+            assert!(
+                doc.contains(&format!("{max} + {SLOT_OVERHEAD} → {min}")),
+                "{name}: {max} + {SLOT_OVERHEAD} → {min}"
+            );
         }
     }
 }

@@ -129,7 +129,10 @@ fn spawn_sim(
     let exe = std::env::current_exe()
         .map_err(|e| CliError::failure(format!("cannot find my own executable: {e}")))?;
     let dir_c = CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
-        CliError::failure(format!("temporary directory {} has a NUL byte", dir.display()))
+        CliError::failure(format!(
+            "temporary directory {} has a NUL byte",
+            dir.display()
+        ))
     })?;
     let parent = getpid();
     let blocked: SigSet = STOP_SIGNALS.into_iter().collect();
@@ -180,17 +183,23 @@ pub fn run(args: &DemoArgs, stop: &Stop) -> CliResult {
     let mode = MonitorMode::choose(&args.output);
     // The TUI owns the screen: the child's log goes to an anonymous memory file then.
     let log = if mode == MonitorMode::Tui {
-        let fd = memfd_create(c"vitalring-demo-sim-log", MemFdCreateFlag::MFD_CLOEXEC).map_err(
-            |e| CliError::failure(format!("cannot create the log: {}", e.desc().to_lowercase())),
-        )?;
+        let fd =
+            memfd_create(c"vitalring-demo-sim-log", MemFdCreateFlag::MFD_CLOEXEC).map_err(|e| {
+                CliError::failure(format!(
+                    "cannot create the log: {}",
+                    e.desc().to_lowercase()
+                ))
+            })?;
         Some(File::from(fd))
     } else {
         None
     };
     let stderr = match &log {
-        Some(f) => Stdio::from(OwnedFd::from(f.try_clone().map_err(|e| {
-            CliError::failure(format!("cannot share the log: {e}"))
-        })?)),
+        Some(f) => {
+            Stdio::from(OwnedFd::from(f.try_clone().map_err(|e| {
+                CliError::failure(format!("cannot share the log: {e}"))
+            })?))
+        }
         None => Stdio::inherit(),
     };
     let t0 = Instant::now();

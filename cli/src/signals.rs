@@ -52,7 +52,10 @@ impl Stop {
         }
         let set: SigSet = STOP_SIGNALS.into_iter().collect();
         pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None).map_err(|e| {
-            CliError::failure(format!("cannot unblock signals: {}", e.desc().to_lowercase()))
+            CliError::failure(format!(
+                "cannot unblock signals: {}",
+                e.desc().to_lowercase()
+            ))
         })?;
         Ok(stop)
     }

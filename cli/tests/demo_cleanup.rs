@@ -55,7 +55,13 @@ fn start_demo(tmp: &TempDir) -> Running {
         .next()
         .unwrap()
         .into();
-    let sim_pid = line.rsplit("| pid ").next().unwrap().trim().parse().unwrap();
+    let sim_pid = line
+        .rsplit("| pid ")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(ppid(sim_pid), Some(demo.0.id()), "{line}");
     Running {
         demo,
@@ -108,7 +114,8 @@ fn sighup_sigterm_and_sigint_stop_the_demo_cleanly() {
 fn demo_duration_ends_with_nothing_left() {
     let tmp = TempDir::new("demo-dur");
     let mut cmd = Command::new(BIN);
-    cmd.args(["demo", "--duration", "2"]).env("TMPDIR", tmp.path());
+    cmd.args(["demo", "--duration", "2"])
+        .env("TMPDIR", tmp.path());
     let out = run_cmd(cmd);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{:?}: {err}", out.status);
@@ -121,7 +128,10 @@ fn demo_duration_ends_with_nothing_left() {
         .and_then(|p| p.trim().parse().ok())
         .unwrap_or_else(|| panic!("no serving line: {err}"));
     // The demo reaps its child before it exits.
-    assert!(exited(sim_pid), "simulator child {sim_pid} outlived the demo");
+    assert!(
+        exited(sim_pid),
+        "simulator child {sim_pid} outlived the demo"
+    );
     let left = tmp.entries();
     assert!(left.is_empty(), "left behind {left:?}");
 }

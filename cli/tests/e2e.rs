@@ -34,10 +34,6 @@ impl TempDir {
         Self(p)
     }
 
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
     fn socket(&self) -> PathBuf {
         self.0.join("vr.sock")
     }
@@ -97,14 +93,8 @@ fn sim(socket: &Path, args: &[&str]) -> Proc {
 /// Runs `vitalring <args>` to completion, reading its output while it runs (a full pipe
 /// would otherwise block it), and kills it if it outlives the safety limit.
 fn run(args: &[&str]) -> Output {
-    run_env(args, &[])
-}
-
-/// [`run`] with extra environment variables.
-fn run_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
-        .envs(env.iter().map(|(k, v)| (*k, *v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -252,8 +242,7 @@ fn monitor_json_end_to_end() {
     let samples = check_waveforms(&lines);
     assert_eq!(samples.len(), 3, "{samples:?}");
     let wf = events(&lines, "waveform");
-    let span_s =
-        (id(&wf[wf.len() - 1]["t_ns"]) - id(&wf[0]["t_ns"])) as f64 / 1e9;
+    let span_s = (id(&wf[wf.len() - 1]["t_ns"]) - id(&wf[0]["t_ns"])) as f64 / 1e9;
     for (ch, n) in &samples {
         let per_s = *n as f64 / span_s;
         assert!((225.0..=275.0).contains(&per_s), "{ch}: {per_s} samples/s");
@@ -531,23 +520,7 @@ fn sigterm_stops_the_sim_cleanly_and_removes_its_socket() {
     assert!(!dir.socket().exists(), "socket left behind");
 }
 
-#[test]
-fn demo_runs_and_leaves_nothing_behind() {
-    let tmp = TempDir::new("demo");
-    let out = run_env(&["demo", "--duration", "3"], &[("TMPDIR", tmp.path())]);
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // stdout is not a terminal: plain status lines.
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("connected"), "{text}");
-    assert!(text.contains("HR "), "{text}");
-    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
-}
+// `demo` cleanup: cli/tests/demo_cleanup.rs.
 
 #[test]
 fn monitor_without_a_producer_fails_with_one_line() {

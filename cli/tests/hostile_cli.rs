@@ -47,10 +47,7 @@ fn sim(socket: &OsStr, args: &[&str]) -> Sim {
         .expect("spawn sim");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let proc = Proc(child);
-    let line = lines
-        .next()
-        .expect("sim said nothing")
-        .expect("sim stderr");
+    let line = lines.next().expect("sim said nothing").expect("sim stderr");
     assert!(line.contains("serving"), "{line}");
     // Keep draining so the sim never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
@@ -59,10 +56,7 @@ fn sim(socket: &OsStr, args: &[&str]) -> Sim {
         .find_map(|f| f.strip_prefix("epoch "))
         .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
         .unwrap_or_else(|| panic!("no epoch in {line}"));
-    Sim {
-        _proc: proc,
-        epoch,
-    }
+    Sim { _proc: proc, epoch }
 }
 
 fn vitalring_os(args: &[&OsStr]) -> Output {
@@ -95,16 +89,16 @@ fn a_non_utf8_socket_path_works_end_to_end() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains(r#""event":"vitals""#));
-    let out = vitalring_os(&[OsStr::new("dump"), OsStr::new("--socket"), socket.as_os_str()]);
+    let out = vitalring_os(&[
+        OsStr::new("dump"),
+        OsStr::new("--socket"),
+        socket.as_os_str(),
+    ]);
     assert!(out.status.success(), "{:?}", out.status);
     // Without a producer: the ordinary "cannot connect", not a panic.
     let missing = PathBuf::from(OsStr::from_bytes(b"/nonexistent/\xff.sock"));
     for sub in ["monitor", "dump"] {
-        let out = vitalring_os(&[
-            OsStr::new(sub),
-            OsStr::new("--socket"),
-            missing.as_os_str(),
-        ]);
+        let out = vitalring_os(&[OsStr::new(sub), OsStr::new("--socket"), missing.as_os_str()]);
         assert_eq!(out.status.code(), Some(3), "{sub}: {:?}", out.status);
     }
 }
@@ -115,8 +109,11 @@ fn a_non_utf8_socket_path_works_end_to_end() {
 fn token_files_that_are_not_small_regular_files_are_refused_at_once() {
     let dir = TempDir::new("token");
     let fifo = dir.path().join("fifo");
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR)
-        .unwrap();
+    nix::unistd::mkfifo(
+        &fifo,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .unwrap();
     let big = dir.path().join("big");
     std::fs::File::create(&big)
         .unwrap()
@@ -190,7 +187,15 @@ fn frame_sizes_too_small_for_the_encoding_are_refused_and_the_minimum_works() {
     for encoding in ["json", "binary"] {
         let socket = dir.path().join(format!("{encoding}.sock"));
         let s = socket.to_str().unwrap();
-        let out = run(&["sim", "--socket", s, "--encoding", encoding, "--frame-size", "64"]);
+        let out = run(&[
+            "sim",
+            "--socket",
+            s,
+            "--encoding",
+            encoding,
+            "--frame-size",
+            "64",
+        ]);
         assert_usage_error(&out, "--frame-size", encoding);
         assert!(!socket.exists());
         let err = String::from_utf8_lossy(&out.stderr);
@@ -205,17 +210,36 @@ fn frame_sizes_too_small_for_the_encoding_are_refused_and_the_minimum_works() {
             assert_usage_error(&out, "--frame-size", "128");
         }
         let below = (min - 8).to_string();
-        let out = run(&["sim", "--socket", s, "--encoding", encoding, "--frame-size", &below]);
+        let out = run(&[
+            "sim",
+            "--socket",
+            s,
+            "--encoding",
+            encoding,
+            "--frame-size",
+            &below,
+        ]);
         assert_usage_error(&out, "--frame-size", &below);
 
         // At the minimum, every scenario's traffic flows without a rejection or a crash.
         let min = min.to_string();
         let _sim = sim(
             socket.as_os_str(),
-            &["--encoding", encoding, "--frame-size", &min, "--frames", "256"],
+            &[
+                "--encoding",
+                encoding,
+                "--frame-size",
+                &min,
+                "--frames",
+                "256",
+            ],
         );
         let out = run(&["monitor", "--socket", s, "--json", "--duration", "1.5"]);
-        assert!(out.status.success(), "{encoding} at {min}: {:?}", out.status);
+        assert!(
+            out.status.success(),
+            "{encoding} at {min}: {:?}",
+            out.status
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains(r#""event":"vitals""#), "{text}");
         assert!(text.contains(r#""event":"waveform""#), "{text}");
@@ -233,9 +257,7 @@ fn parse_lines(out: &[u8]) -> Vec<Value> {
 /// A decimal string that parses to a `u64` and prints back identically (no "1.7e19", no
 /// leading zeros, no rounding).
 fn exact(v: &Value) -> u64 {
-    let s = v
-        .as_str()
-        .unwrap_or_else(|| panic!("not a string: {v}"));
+    let s = v.as_str().unwrap_or_else(|| panic!("not a string: {v}"));
     let n: u64 = s.parse().unwrap_or_else(|_| panic!("not a u64: {s}"));
     assert_eq!(n.to_string(), s);
     n
@@ -309,7 +331,10 @@ fn json_identifiers_survive_jq_python_and_javascript() {
     // jq and JavaScript (Number is an IEEE double, like jq 1.6's numbers).
     if let Some(jq) = pipe(
         "jq",
-        &["-r", "select(.event==\"status\" and .epoch != null) | .epoch"],
+        &[
+            "-r",
+            "select(.event==\"status\" and .epoch != null) | .epoch",
+        ],
         &out.stdout,
     ) {
         for l in jq.lines() {

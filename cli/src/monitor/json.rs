@@ -204,7 +204,11 @@ mod tests {
             let v: Value = serde_json::from_str(&line).unwrap();
             assert_eq!(v["schema"], SCHEMA, "{line}");
             assert_eq!(back(&v, "t_ns"), u64::MAX, "{line}");
-            let id = if v["event"] == "connection" { "epoch" } else { "index" };
+            let id = if v["event"] == "connection" {
+                "epoch"
+            } else {
+                "index"
+            };
             assert_eq!(back(&v, id), big, "{line}");
             assert!(!line.contains(&format!(":{big}")), "a bare number: {line}");
         }
