@@ -230,6 +230,49 @@ pub struct AlarmArgs {
     pub rr_high: u8,
 }
 
+impl AlarmArgs {
+    /// Each limit inside its vital sign's valid range, each low limit at most its high one.
+    ///
+    /// # Errors
+    /// The rule that failed, as one line.
+    pub fn check(&self) -> Result<(), String> {
+        use vitalring_core::vitals::{HR_RANGE, RR_RANGE, SPO2_RANGE};
+        fn within<T: PartialOrd + std::fmt::Display>(
+            flag: &str,
+            v: T,
+            r: &std::ops::RangeInclusive<T>,
+        ) -> Result<(), String> {
+            if r.contains(&v) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{flag} {v} is outside the valid range {}..={}",
+                    r.start(),
+                    r.end()
+                ))
+            }
+        }
+        within("--hr-low", self.hr_low, &HR_RANGE)?;
+        within("--hr-high", self.hr_high, &HR_RANGE)?;
+        within("--spo2-low", self.spo2_low, &SPO2_RANGE)?;
+        within("--rr-low", self.rr_low, &RR_RANGE)?;
+        within("--rr-high", self.rr_high, &RR_RANGE)?;
+        if self.hr_low > self.hr_high {
+            return Err(format!(
+                "--hr-low {} is above --hr-high {}",
+                self.hr_low, self.hr_high
+            ));
+        }
+        if self.rr_low > self.rr_high {
+            return Err(format!(
+                "--rr-low {} is above --rr-high {}",
+                self.rr_low, self.rr_high
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Output of `monitor` (and of the monitor half of `demo`).
 #[derive(Debug, Clone, Copy, Args)]
 pub struct MonitorOutput {
@@ -375,7 +418,9 @@ impl Cli {
     pub fn check(&self) -> Result<(), String> {
         match &self.command {
             Command::Sim(s) => s.check(),
-            _ => Ok(()),
+            Command::Monitor(m) => m.output.alarms.check(),
+            Command::Demo(d) => d.output.alarms.check(),
+            Command::Dump(_) | Command::Bench(_) => Ok(()),
         }
     }
 }
@@ -874,6 +919,22 @@ mod tests {
                 assert!(len <= max, "temp {}: {len} > {max}", f32::from_bits(bits));
             }
         }
+    }
+
+    #[test]
+    fn alarm_limits_are_in_range_and_ordered() {
+        for args in [
+            &["monitor", "--hr-low", "130", "--hr-high", "120"][..],
+            &["demo", "--rr-low", "31"],
+            &["monitor", "--hr-high", "301"],
+            &["monitor", "--spo2-low", "101"],
+        ] {
+            assert!(parse(args).unwrap().check().is_err(), "{args:?}");
+        }
+        assert_eq!(
+            parse(&["monitor", "--hr-low", "120"]).unwrap().check(),
+            Ok(())
+        );
     }
 
     /// `docs/cli.md` states the minimum frame sizes; they must be the computed ones.
