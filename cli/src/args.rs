@@ -2,8 +2,8 @@
 //!
 //! Every value is checked while parsing, by the value parsers in [`parse`] and, for the rules
 //! that tie two flags together, by [`Cli::check`]: a bad value ends the program with exit
-//! status 2 and clap's one-line `error: invalid value ...` before anything is created,
-//! connected or started. Paths are kept as `OsString`s (`PathBuf`), so any path the kernel
+//! status 2 and one line (`vitalring <sub>: error: invalid value ...`, see [`Cli::one_line`])
+//! before anything is created, connected or started. Paths are kept as `OsString`s (`PathBuf`), so any path the kernel
 //! accepts works, UTF-8 or not.
 
 use std::path::PathBuf;
