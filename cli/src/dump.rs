@@ -108,6 +108,7 @@ fn record_json(r: &SlotReport) -> Value {
     let mut v = v;
     if let Some(o) = v.as_object_mut() {
         let kind = o.remove("event").unwrap_or(Value::Null);
+        o.shift_remove("schema");
         o.shift_remove("index");
         o.shift_remove("t_ns");
         let mut out = serde_json::Map::new();
@@ -118,11 +119,13 @@ fn record_json(r: &SlotReport) -> Value {
     v
 }
 
-/// The JSON document.
+/// The JSON document. 64-bit identifiers and times are decimal strings, exact in jq and
+/// JavaScript (see [`json::SCHEMA`]); sizes, counts and ages are numbers.
 pub fn to_json(s: &Snapshot, frames: &[SlotReport], wall_ms: u64) -> Value {
     let h = &s.header;
     let crc = header_crc(h);
     json!({
+        "schema": json::SCHEMA,
         "socket": s.socket.display().to_string(),
         "header": {
             "magic": format!("{:#010x}", h.magic),
@@ -130,11 +133,11 @@ pub fn to_json(s: &Snapshot, frames: &[SlotReport], wall_ms: u64) -> Value {
             "frame_size": h.frame_size_bytes,
             "frame_count": h.frame_count,
             "region_len": HEADER_SIZE as u64 + u64::from(h.frame_count) * u64::from(h.frame_size_bytes),
-            "write_index": h.write_index,
-            "heartbeat_ms": h.heartbeat_timestamp,
+            "write_index": json::exact(h.write_index),
+            "heartbeat_ms": json::exact(h.heartbeat_timestamp),
             "heartbeat_age_ms": wall_ms.saturating_sub(h.heartbeat_timestamp),
-            "epoch": h.epoch,
-            "created_unix_ns": h.created_unix_ns,
+            "epoch": json::exact(h.epoch),
+            "created_unix_ns": json::exact(h.created_unix_ns),
             "created_utc": utc(h.created_unix_ns),
             "flags": h.flags,
             "crc32": format!("{:#010x}", h.crc32),
@@ -142,13 +145,13 @@ pub fn to_json(s: &Snapshot, frames: &[SlotReport], wall_ms: u64) -> Value {
         },
         "seals": s.seals,
         "frames": frames.iter().map(|r| json!({
-            "index": r.index,
+            "index": json::exact(r.index),
             "slot": r.slot,
             "status": r.status,
             "error": r.error,
             "type": type_name(r.frame_type),
             "encoding": encoding_name(r.encoding),
-            "t_ns": r.t_ns,
+            "t_ns": json::exact(r.t_ns),
             "data_size": r.data_size,
             "record": record_json(r),
         })).collect::<Vec<_>>(),
@@ -301,7 +304,7 @@ mod tests {
             let meta = FrameMeta {
                 frame_type: FrameType::Vitals,
                 encoding: Encoding::Json,
-                timestamp_ns: 42,
+                timestamp: vitalring_core::time::UnixNs(42),
             };
             encode_slot(i, meta, &buf[..len], &mut s).unwrap();
             slots.push((i, s));
@@ -322,6 +325,29 @@ mod tests {
         (snap, frames)
     }
 
+    /// Every 64-bit field of the document survives a reader that parses numbers as doubles.
+    #[test]
+    fn large_identifiers_are_exact_strings() {
+        let (mut snap, mut frames) = snapshot();
+        let big = 17_430_500_756_243_077_655u64;
+        snap.header.epoch = big;
+        snap.header.write_index = big;
+        snap.header.created_unix_ns = u64::MAX;
+        snap.header.heartbeat_timestamp = big;
+        frames[0].index = big;
+        frames[0].t_ns = u64::MAX - 1;
+        let text = to_json(&snap, &frames, 1).to_string();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let back = |v: &Value| v.as_str().unwrap().parse::<u64>().unwrap();
+        assert_eq!(back(&v["header"]["epoch"]), big);
+        assert_eq!(back(&v["header"]["write_index"]), big);
+        assert_eq!(back(&v["header"]["heartbeat_ms"]), big);
+        assert_eq!(back(&v["header"]["created_unix_ns"]), u64::MAX);
+        assert_eq!(back(&v["frames"][0]["index"]), big);
+        assert_eq!(back(&v["frames"][0]["t_ns"]), u64::MAX - 1);
+        assert!(!text.contains(&format!(":{big}")), "a bare number: {text}");
+    }
+
     #[test]
     fn slots_are_checked_and_decoded() {
         let (snap, frames) = snapshot();
@@ -335,11 +361,17 @@ mod tests {
         assert_eq!(v["header"]["frame_count"], 8);
         assert_eq!(v["header"]["crc_ok"], true);
         assert_eq!(v["header"]["heartbeat_age_ms"], 250);
+        assert_eq!(v["schema"], json::SCHEMA);
+        assert_eq!(v["header"]["epoch"], "43981");
+        assert_eq!(v["frames"][0]["index"], "0");
+        assert_eq!(v["frames"][0]["t_ns"], "42");
+        assert!(v["frames"][0]["record"].get("schema").is_none());
         assert_eq!(v["frames"][0]["record"]["kind"], "vitals");
         assert_eq!(v["frames"][0]["record"]["hr"], 72);
         assert_eq!(v["frames"][0]["type"], "vitals");
         assert!(v["frames"][1]["record"].is_null());
         let t = to_text(&snap, &frames, 1_250);
+        assert!(t.contains("epoch         0x000000000000abcd"), "{t}");
         assert!(t.contains("256 B x 8 frames"), "{t}");
         assert!(t.contains("HR 72 SpO2 98"), "{t}");
         assert!(t.contains("not_committed"), "{t}");

@@ -22,43 +22,87 @@ mod monitor;
 mod signals;
 mod sim;
 
+use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use args::{Cli, Command};
-use error::CliResult;
+use error::{CliResult, EXIT_USAGE};
 use signals::Stop;
 
 fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Bench(b) => bench::run(&b.args),
         Command::Dump(d) => dump::run(&d),
-        Command::Sim(s) => sim::run(&s, &Stop::on_signals()?),
+        Command::Sim(s) => {
+            // Set by `demo` on its child: the directory goes when this process does, on every
+            // way out that runs destructors (return, error, panic, a stop by signal).
+            let _dir = s
+                .remove_dir_on_exit
+                .clone()
+                .zip(s.endpoint.socket.clone())
+                .map(|(dir, socket)| demo::RemoveOnDrop::new(dir, socket));
+            sim::run(&s, &Stop::on_signals()?)
+        }
         Command::Monitor(m) => monitor::run(&m, &Stop::on_signals()?),
         Command::Demo(d) => demo::run(&d, &Stop::on_signals()?),
     }
 }
 
+/// `--help` and `--version` as clap prints them; any other parse error as one line,
+/// `vitalring <sub-command>: error: <what>`, and exit status 2.
+fn usage_error(e: &clap::Error, argv: &[std::ffi::OsString]) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE));
+    }
+    let sub = argv
+        .get(1)
+        .and_then(|a| a.to_str())
+        .filter(|a| ["sim", "monitor", "dump", "bench", "demo"].contains(a))
+        .map_or_else(String::new, |a| format!(" {a}"));
+    let _ = writeln!(
+        std::io::stderr(),
+        "vitalring{sub}: error: {}",
+        Cli::one_line(e)
+    );
+    ExitCode::from(EXIT_USAGE)
+}
+
 fn main() -> ExitCode {
-    // The benchmark re-runs this executable as its writer and reader processes.
-    let argv: Vec<String> = std::env::args().collect();
-    if argv.get(1).map(String::as_str) == Some(vitalring_bench::PEER_ARG) {
+    // The benchmark re-runs this executable as its writer and reader processes. Arguments are
+    // read as `OsString`s: a non-UTF-8 argument is clap's to judge, never a panic here.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == vitalring_bench::PEER_ARG) {
+        let Some(argv) = argv
+            .into_iter()
+            .map(|a| a.into_string().ok())
+            .collect::<Option<Vec<String>>>()
+        else {
+            let _ = writeln!(
+                std::io::stderr(),
+                "vitalring: error: benchmark peer arguments are not UTF-8"
+            );
+            return ExitCode::from(EXIT_USAGE);
+        };
         let code = vitalring_bench::peer_main(&argv);
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
-    let cli = Cli::parse();
-    let name = match &cli.command {
-        Command::Sim(_) => "sim",
-        Command::Monitor(_) => "monitor",
-        Command::Dump(_) => "dump",
-        Command::Bench(_) => "bench",
-        Command::Demo(_) => "demo",
+    let cli = match Cli::parse_checked(&argv) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, &argv),
     };
+    let name = cli.command.name();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("vitalring {name}: error: {e}");
+            // Not `eprintln!`: it panics when stderr is gone (a closed terminal gives EIO).
+            let _ = writeln!(std::io::stderr(), "vitalring {name}: error: {e}");
             ExitCode::from(e.code)
         }
     }

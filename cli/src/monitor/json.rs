@@ -1,5 +1,11 @@
 //! `monitor --json`: one JSON object per line. The schema is a contract (docs/cli.md): add
-//! fields or events, never rename or remove one.
+//! fields or events, never rename or remove one; a change of a field's type bumps [`SCHEMA`].
+//!
+//! Exactness: every 64-bit identifier — timestamps (`t_ns`), ring indices (`index`), sample
+//! indices (`first`), the producer `epoch` — is a JSON **string** of decimal digits, because
+//! jq and JavaScript read JSON numbers as IEEE doubles, exact only up to 2^53, and these values
+//! routinely exceed it (a timestamp in ns is about 1.8 × 10^18; an epoch is random 64 bits).
+//! Counts and measurements (frames, dropped, hr, latency) stay numbers.
 
 use serde_json::{json, Value};
 use vitalring_core::session::{EpochStats, SessionStats};
@@ -7,6 +13,20 @@ use vitalring_core::source::{ConnectionState, SensorError, SensorEvent};
 use vitalring_core::vitals::{VitalsRecord, WaveformChunk};
 
 use super::state::{LatencySummary, MonitorState};
+
+/// Version of the JSON output of `monitor --json` and `dump --json` (the `schema` field).
+/// 1 (no field): identifiers as numbers; 2: identifiers as decimal strings.
+pub const SCHEMA: u32 = 2;
+
+/// A 64-bit identifier as a decimal string, exact in every JSON reader.
+pub fn exact(v: u64) -> Value {
+    Value::String(v.to_string())
+}
+
+/// [`exact`], or `null`.
+pub fn exact_opt(v: Option<u64>) -> Value {
+    v.map_or(Value::Null, exact)
+}
 
 /// Temperature rounded to 0.01 °C, so an `f32` prints as `36.9`, not `36.900001525878906`.
 fn temp(t: Option<f32>) -> Value {
@@ -20,8 +40,9 @@ fn temp(t: Option<f32>) -> Value {
 pub fn vitals(t_ns: u64, index: u64, r: &VitalsRecord) -> Value {
     json!({
         "event": "vitals",
-        "t_ns": t_ns,
-        "index": index,
+        "schema": SCHEMA,
+        "t_ns": exact(t_ns),
+        "index": exact(index),
         "hr": r.hr_bpm,
         "spo2": r.spo2_pct,
         "rr": r.rr_rpm,
@@ -37,11 +58,12 @@ pub fn vitals(t_ns: u64, index: u64, r: &VitalsRecord) -> Value {
 pub fn waveform(t_ns: u64, index: u64, c: &WaveformChunk) -> Value {
     json!({
         "event": "waveform",
+        "schema": SCHEMA,
         "channel": c.channel.name(),
-        "t_ns": t_ns,
-        "index": index,
+        "t_ns": exact(t_ns),
+        "index": exact(index),
         "fs": c.fs_hz,
-        "first": c.first,
+        "first": exact(c.first),
         "samples": c.samples.as_slice(),
     })
 }
@@ -50,9 +72,10 @@ pub fn waveform(t_ns: u64, index: u64, c: &WaveformChunk) -> Value {
 pub fn connection(state: ConnectionState, epoch: Option<u64>, wall_ns: u64) -> Value {
     json!({
         "event": "connection",
-        "t_ns": wall_ns,
+        "schema": SCHEMA,
+        "t_ns": exact(wall_ns),
         "state": state.name(),
-        "epoch": epoch,
+        "epoch": exact_opt(epoch),
     })
 }
 
@@ -72,10 +95,11 @@ pub fn error(e: &SensorError, wall_ns: u64) -> Value {
     };
     json!({
         "event": "error",
-        "t_ns": wall_ns,
+        "schema": SCHEMA,
+        "t_ns": exact(wall_ns),
         "kind": e.kind().name(),
         "count": e.count(),
-        "index": index,
+        "index": exact_opt(index),
         "heartbeat_age_ms": age,
         "reason": reason,
     })
@@ -103,14 +127,16 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-/// `{"event":"status",...}`: once a second, with the latency of the window just closed.
+/// `{"event":"status",...}`: once a second, with the latency of the window just closed. A new
+/// field goes in the `json!` below: counts as numbers, identifiers through [`exact`].
 pub fn status(s: &MonitorState, latency: Option<LatencySummary>, wall_ns: u64) -> Value {
     let c = &s.counts;
     json!({
         "event": "status",
-        "t_ns": wall_ns,
+        "schema": SCHEMA,
+        "t_ns": exact(wall_ns),
         "state": s.state.name(),
-        "epoch": s.epoch,
+        "epoch": exact_opt(s.epoch),
         "frames": c.frames(),
         "vitals": c.vitals,
         "waveforms": c.waveforms,
@@ -140,9 +166,9 @@ pub fn status(s: &MonitorState, latency: Option<LatencySummary>, wall_ns: u64) -
 fn session(st: &SessionStats) -> Value {
     let epoch = |e: &EpochStats| {
         json!({
-            "epoch": e.epoch,
-            "start_index": e.start_index,
-            "position": e.position,
+            "epoch": exact(e.epoch),
+            "start_index": exact(e.start_index),
+            "position": exact(e.position),
             "delivered": e.counters.delivered,
             "heartbeats": e.heartbeats,
             "dropped": e.counters.dropped(),
@@ -170,7 +196,7 @@ fn session(st: &SessionStats) -> Value {
         "stalls": st.stalls,
         "faults": st.faults,
         "reattaches": st.reattaches,
-        "write_index": st.write_index,
+        "write_index": exact(st.write_index),
     })
 }
 
@@ -185,7 +211,7 @@ mod tests {
         let v = vitals(5, 9, &record(72, 98, 16));
         assert_eq!(
             v.to_string(),
-            r#"{"event":"vitals","t_ns":5,"index":9,"hr":72,"spo2":98,"rr":16,"nibp_sys":120,"nibp_dia":80,"nibp_map":93,"temp":36.9,"pr":72}"#
+            r#"{"event":"vitals","schema":2,"t_ns":"5","index":"9","hr":72,"spo2":98,"rr":16,"nibp_sys":120,"nibp_dia":80,"nibp_map":93,"temp":36.9,"pr":72}"#
         );
         let bare = VitalsRecord {
             nibp: None,
@@ -202,7 +228,7 @@ mod tests {
         let w = waveform(7, 2, &chunk(Channel::Pleth, 40, 3));
         assert_eq!(w["channel"], "pleth");
         assert_eq!(w["fs"], 250);
-        assert_eq!(w["first"], 40);
+        assert_eq!(w["first"], "40");
         assert_eq!(w["samples"].as_array().unwrap().len(), 3);
         let e = error(
             &SensorError::Stalled {
@@ -217,13 +243,55 @@ mod tests {
         assert!(e["reason"].is_null());
     }
 
+    /// Values above 2^53 come out digit for digit: a reader that parses numbers as doubles
+    /// (jq, JavaScript) would print 17430500756243077655 as 17430500756243077000.
+    #[test]
+    fn identifiers_above_2_pow_53_are_exact() {
+        let big = 17_430_500_756_243_077_655u64;
+        let back = |v: &Value, f: &str| v[f].as_str().unwrap().parse::<u64>().unwrap();
+        for line in [
+            vitals(u64::MAX, big, &record(72, 98, 16)).to_string(),
+            waveform(u64::MAX, big, &chunk(Channel::EcgII, big, 2)).to_string(),
+            connection(ConnectionState::Connected, Some(big), u64::MAX).to_string(),
+        ] {
+            let v: Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(v["schema"], SCHEMA, "{line}");
+            assert_eq!(back(&v, "t_ns"), u64::MAX, "{line}");
+            let id = if v["event"] == "connection" {
+                "epoch"
+            } else {
+                "index"
+            };
+            assert_eq!(back(&v, id), big, "{line}");
+            assert!(!line.contains(&format!(":{big}")), "a bare number: {line}");
+        }
+        let w = waveform(1, 2, &chunk(Channel::EcgII, big, 2));
+        assert_eq!(back(&w, "first"), big);
+        let e = error(
+            &SensorError::Dropped {
+                first: big,
+                count: 1,
+                cause: vitalring_core::slot::DropCause::Lapped,
+            },
+            u64::MAX,
+        );
+        assert_eq!(back(&e, "index"), big);
+        assert_eq!(back(&e, "t_ns"), u64::MAX);
+        let mut s = connected(72, 98, 16);
+        s.epoch = Some(big);
+        let st = status(&s, None, u64::MAX);
+        assert_eq!(back(&st, "epoch"), big);
+        assert_eq!(back(&st, "t_ns"), u64::MAX);
+        assert!(st["frames"].is_u64(), "counts stay numbers: {st}");
+    }
+
     #[test]
     fn status_line() {
         let mut s = connected(72, 98, 16);
         let l = s.latency.roll();
         let v = status(&s, l, 3);
         assert_eq!(v["state"], "connected");
-        assert_eq!(v["epoch"], 7);
+        assert_eq!(v["epoch"], "7");
         assert_eq!(v["frames"], 301);
         assert_eq!(v["rejected"], 0);
         assert_eq!(v["latency_us"]["max"], 50.0);

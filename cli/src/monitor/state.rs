@@ -537,7 +537,7 @@ pub(crate) mod tests {
         );
         s.apply(
             &SensorEvent::Vitals {
-                timestamp_ns: 1_000,
+                timestamp: vitalring_core::time::UnixNs(1_000),
                 index: 3,
                 record: record(hr, spo2, rr),
             },
@@ -547,7 +547,7 @@ pub(crate) mod tests {
             for k in 0..100 {
                 s.apply(
                     &SensorEvent::Waveform {
-                        timestamp_ns: 1_000,
+                        timestamp: vitalring_core::time::UnixNs(1_000),
                         index: 4,
                         chunk: chunk(c, k * 10, 10),
                     },
@@ -575,9 +575,8 @@ pub(crate) mod tests {
     fn a_stall_replaces_physiological_alarms() {
         let mut s = connected(130, 98, 16);
         s.apply(
-            &SensorEvent::Error(SensorError {
-                heartbeat_age_ns: Some(260_000_000),
-                ..SensorError::new(SensorErrorKind::Stalled)
+            &SensorEvent::Error(SensorError::Stalled {
+                heartbeat_age: vitalring_core::time::Nanos(260_000_000),
             }),
             0,
         );
@@ -593,9 +592,10 @@ pub(crate) mod tests {
         let mut s = connected(72, 98, 16);
         s.tick(1_000_000_000);
         s.apply(
-            &SensorEvent::Error(SensorError {
+            &SensorEvent::Error(SensorError::Dropped {
+                first: 0,
                 count: 12,
-                ..SensorError::new(SensorErrorKind::Dropped)
+                cause: vitalring_core::slot::DropCause::Lapped,
             }),
             0,
         );

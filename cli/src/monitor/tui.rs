@@ -427,7 +427,7 @@ mod tests {
     use ratatui::backend::TestBackend;
     use ratatui::buffer::Buffer;
     use ratatui::Terminal;
-    use vitalring_core::source::{SensorError, SensorErrorKind, SensorEvent};
+    use vitalring_core::source::{SensorError, SensorEvent};
 
     fn render(s: &MonitorState, w: u16, h: u16) -> Buffer {
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -500,16 +500,16 @@ mod tests {
     fn stall_and_drop_are_technical_alarms() {
         let mut s = connected(72, 98, 16);
         s.apply(
-            &SensorEvent::Error(SensorError {
+            &SensorEvent::Error(SensorError::Dropped {
+                first: 0,
                 count: 40,
-                ..SensorError::new(SensorErrorKind::Dropped)
+                cause: vitalring_core::slot::DropCause::Lapped,
             }),
             0,
         );
         s.apply(
-            &SensorEvent::Error(SensorError {
-                heartbeat_age_ns: Some(280_000_000),
-                ..SensorError::new(SensorErrorKind::Stalled)
+            &SensorEvent::Error(SensorError::Stalled {
+                heartbeat_age: vitalring_core::time::Nanos(280_000_000),
             }),
             0,
         );
