@@ -108,6 +108,10 @@ pub struct RawSlot<'p> {
 /// A frame that passed every transport check (its payload is not decoded yet). Only
 /// [`check`] makes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::manual_non_exhaustive,
+    reason = "the private field is the proof of the check, not room for future fields"
+)]
 pub struct FrameView<'p> {
     /// The frame's ring index as the reader knows it (or as the sequence number says, for
     /// frames checked without a reader).
@@ -116,6 +120,11 @@ pub struct FrameView<'p> {
     pub meta: FrameMeta,
     /// The payload bytes.
     pub payload: &'p [u8],
+    /// Private: only [`check`] builds a view.
+    #[allow(
+        clippy::manual_non_exhaustive,
+        reason = "the private field is the proof of the check, not a way to add fields later"
+    )]
     _checked: (),
 }
 

@@ -35,6 +35,16 @@ pub fn wall_ms() -> u64 {
     wall_ns() / 1_000_000
 }
 
+/// The monotonic clock as the core's type.
+pub fn mono() -> vitalring_core::time::MonoNs {
+    vitalring_core::time::MonoNs(monotonic_ns())
+}
+
+/// The wall clock as the core's type.
+pub fn wall() -> vitalring_core::time::UnixNs {
+    vitalring_core::time::UnixNs(wall_ns())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,14 +57,4 @@ mod tests {
         // After 2020-01-01.
         assert!(wall_ms() > 1_577_836_800_000);
     }
-}
-
-/// The monotonic clock as the core's type.
-pub fn mono() -> vitalring_core::time::MonoNs {
-    vitalring_core::time::MonoNs(monotonic_ns())
-}
-
-/// The wall clock as the core's type.
-pub fn wall() -> vitalring_core::time::UnixNs {
-    vitalring_core::time::UnixNs(wall_ns())
 }

@@ -167,7 +167,7 @@ mod tests {
         assert!(facts.regular);
         assert_eq!(facts.size, g.region_len() as u64);
         let h = writer.region().region().header_snapshot();
-        assert_eq!(h.validate(g.region_len()), Ok(g));
+        assert_eq!(h.check(g.region_len()).map(|c| c.geometry()), Ok(g));
         assert_eq!(h.epoch, 7);
         // Nobody, the creator included, can resize it or open a new writable mapping.
         assert_eq!(nix::unistd::ftruncate(&fd, 8), Err(Errno::EPERM));

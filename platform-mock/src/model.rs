@@ -37,6 +37,10 @@ use crate::{FaultInjector, MockRegion};
 
 /// What one poll of the slot layer plus the decode above it gave.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per poll in a test model; records are fixed-capacity and never boxed"
+)]
 enum Outcome {
     Empty,
     Dropped {
