@@ -45,6 +45,6 @@ pub use client::{connect, connect_with, Attached, ConnectOptions, HandshakeError
 pub use map::{RoMapping, RwMapping};
 pub use producer::{Producer, ProducerConfig, ProducerError, SharedMemoryProducer};
 pub use server::{ControlServer, ListenError, ServeError, ServeEvent, ServerConfig};
-pub use source::{Polling, SharedMemorySensorDataSource, SourceConfig, SourceError};
+pub use source::{LiveReader, Polling, SharedMemorySensorDataSource, SourceConfig, SourceError};
 pub use token::{Token, TokenError};
 pub use wire::{ControlMessage, Hello, Status, WireError};

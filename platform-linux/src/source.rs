@@ -29,7 +29,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use vitalring_core::backoff::{Action, Backoff};
-use vitalring_core::session::{Next, Session, SessionConfig, SessionStats};
+use vitalring_core::session::{Next, Session, SessionConfig, SessionStats, Sink};
 use vitalring_core::slot::{LapPolicy, ScratchTooSmall, Start};
 use vitalring_core::source::{
     ConnectionState, DataSourceInfo, HandshakeProblem, SensorDataSource, SensorError, SensorEvent,
@@ -238,7 +238,7 @@ impl Emitter {
     }
 }
 
-impl vitalring_core::session::Sink for Emitter {
+impl Sink for Emitter {
     fn event(&mut self, event: SensorEvent) {
         self.emit(event);
     }
@@ -348,14 +348,8 @@ impl SensorDataSource for SharedMemorySensorDataSource {
             state: ConnectionState::Connecting,
             epoch: None,
         });
-        let attached = Self::handshake(&self.config, self.config.handshake_timeout).and_then(
-            |(ring, scratch)| {
-                Session::new(ring, scratch, Self::session_config(&self.config), mono())
-                    .map_err(SourceError::Scratch)
-            },
-        );
-        let session = match attached {
-            Ok(s) => s,
+        let live = match LiveReader::connect(self.config.clone()) {
+            Ok(l) => l,
             Err(e) => {
                 emitter.emit(SensorEvent::Error(SensorError::Handshake(e.problem())));
                 emitter.emit(SensorEvent::Connection {
@@ -366,15 +360,14 @@ impl SensorDataSource for SharedMemorySensorDataSource {
                 return Err(e);
             }
         };
-        self.shared.publish(session.stats());
+        self.shared.publish(live.stats());
         emitter.emit(SensorEvent::Connection {
             state: ConnectionState::Connected,
-            epoch: Some(session.epoch()),
+            epoch: Some(live.session().epoch()),
         });
         let worker = Worker {
-            config: self.config.clone(),
             shared: Arc::clone(&self.shared),
-            session,
+            live,
         };
         match std::thread::Builder::new()
             .name("vitalring-reader".into())
@@ -461,102 +454,168 @@ impl Drop for SharedMemorySensorDataSource {
     }
 }
 
-/// The polling thread: a session, a wait strategy, and handshakes when the session asks.
-struct Worker {
+/// A reader session on the caller's thread: the handshake, the core [`Session`], the wait
+/// strategy and re-attachment — everything of a shared-memory reader except a thread and a
+/// queue. [`SharedMemorySensorDataSource`] runs one on its polling thread; the language
+/// bindings and the recorder drive one directly.
+pub struct LiveReader {
     config: SourceConfig,
-    shared: Arc<Shared>,
     session: RingSession,
+    backoff: Backoff,
+    retry: Nanos,
+    next_retry: MonoNs,
+    last_problem: Option<HandshakeProblem>,
+    position: u64,
 }
 
-impl Worker {
-    fn run(mut self, mut emitter: Emitter) -> Emitter {
-        if self.config.polling == Polling::Backoff {
-            // The default timer slack (50 µs) would let each "≤ 50 µs" sleep last up to 100 µs;
-            // 1 ns makes the backoff schedule mean what it says (this thread only). Failure
-            // only costs latency, so it is ignored.
-            let _ = nix::sys::prctl::set_timerslack(1);
-        }
+impl core::fmt::Debug for LiveReader {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LiveReader")
+            .field("config", &self.config)
+            .field("stats", &self.session.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveReader {
+    /// Runs the handshake and attaches a session.
+    ///
+    /// # Errors
+    /// [`SourceError::Handshake`] (no producer, refused, untrusted, bad ring).
+    pub fn connect(config: SourceConfig) -> Result<Self, SourceError> {
+        let (ring, scratch) =
+            SharedMemorySensorDataSource::handshake(&config, config.handshake_timeout)?;
+        let session = Session::new(
+            ring,
+            scratch,
+            SharedMemorySensorDataSource::session_config(&config),
+            mono(),
+        )
+        .map_err(SourceError::Scratch)?;
         let retry = Nanos(
-            u64::try_from(self.config.reconnect_interval.as_nanos())
+            u64::try_from(config.reconnect_interval.as_nanos())
                 .unwrap_or(u64::MAX)
                 .max(1),
         );
-        let mut backoff = Backoff::with_max_sleep_us(self.config.max_sleep_us);
-        let mut next_retry = MonoNs(0);
-        let mut last_problem: Option<HandshakeProblem> = None;
-        let mut published = self.session.stats();
+        Ok(Self {
+            backoff: Backoff::with_max_sleep_us(config.max_sleep_us),
+            retry,
+            next_retry: MonoNs(0),
+            last_problem: None,
+            position: session.reader().position(),
+            session,
+            config,
+        })
+    }
 
-        // Relaxed: a stop request; the join in `stop` orders everything else.
-        while !self.shared.stop.load(Ordering::Relaxed) {
-            let now = mono();
-            let next = self.session.poll(now, &mut emitter);
-            let stats = self.session.stats();
-            let moved = stats != published;
-            if moved {
-                self.shared.publish(stats);
-                published = stats;
-            }
-            match next {
-                Next::Busy => {
-                    backoff.reset();
-                    continue;
-                }
-                Next::Idle { .. } => {}
-                Next::Stalled | Next::Stopped | Next::NeedsReattach => {
-                    if now >= next_retry {
-                        next_retry = mono().plus(retry);
-                        self.try_reattach(&mut emitter, &mut last_problem);
-                    }
-                }
-            }
-            if moved {
-                backoff.reset();
-            }
-            match (self.config.polling, next) {
-                (Polling::BusyPoll, Next::Idle { .. }) => core::hint::spin_loop(),
-                // Not reading (stalled, stopped, faulty): nothing to be quick for.
-                (_, Next::Stalled | Next::Stopped | Next::NeedsReattach) => {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                _ => match backoff.next_action() {
-                    Action::Spin => core::hint::spin_loop(),
-                    Action::Yield => std::thread::yield_now(),
-                    Action::Sleep(us) => std::thread::sleep(Duration::from_micros(u64::from(us))),
-                },
-            }
+    /// The session (its counters, state, epoch).
+    pub fn session(&self) -> &RingSession {
+        &self.session
+    }
+
+    /// The session's counters and state.
+    pub fn stats(&self) -> SessionStats {
+        self.session.stats()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SourceConfig {
+        &self.config
+    }
+
+    /// One round: polls the session now and, when it asks (stalled, stopped, faulty ring) and
+    /// a retry is due, runs a handshake and re-attaches if the session wants the ring. Never
+    /// blocks longer than one handshake attempt.
+    pub fn step(&mut self, sink: &mut impl Sink) -> Next {
+        let now = mono();
+        let next = self.session.poll(now, sink);
+        if matches!(next, Next::Stalled | Next::Stopped | Next::NeedsReattach)
+            && now >= self.next_retry
+        {
+            self.next_retry = mono().plus(self.retry);
+            self.try_reattach(sink);
         }
-        emitter
+        next
+    }
+
+    /// Waits after a round that returned `next`, as the configured strategy says: at once
+    /// after a full batch, spin/yield/sleep (or spin only) when idle, 1 ms while the producer
+    /// is stalled, stopped or being re-attached.
+    pub fn wait(&mut self, next: Next) {
+        let position = self.session.reader().position();
+        if position != self.position {
+            self.position = position;
+            self.backoff.reset();
+        }
+        match (self.config.polling, next) {
+            (_, Next::Busy) => self.backoff.reset(),
+            (Polling::BusyPoll, Next::Idle { .. }) => core::hint::spin_loop(),
+            (_, Next::Stalled | Next::Stopped | Next::NeedsReattach) => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            (Polling::Backoff, Next::Idle { .. }) => match self.backoff.next_action() {
+                Action::Spin => core::hint::spin_loop(),
+                Action::Yield => std::thread::yield_now(),
+                Action::Sleep(us) => std::thread::sleep(Duration::from_micros(u64::from(us))),
+            },
+        }
     }
 
     /// One handshake attempt. A ring the session wants replaces the attached one; a producer
     /// that refuses us or offers a bad ring is reported once per distinct problem.
-    fn try_reattach(&mut self, emitter: &mut Emitter, last: &mut Option<HandshakeProblem>) {
+    fn try_reattach(&mut self, sink: &mut impl Sink) {
         let timeout = self
             .config
             .handshake_timeout
             .min(Duration::from_millis(200));
         match SharedMemorySensorDataSource::handshake(&self.config, timeout) {
             Ok((ring, scratch)) if self.session.wants(ring.header().epoch()) => {
-                match self.session.reattach(ring, scratch, mono(), emitter) {
-                    Ok(()) => *last = None,
-                    Err(_) => {
-                        emitter.emit(SensorEvent::Error(SensorError::Handshake(
-                            HandshakeProblem::BadRing,
-                        )));
-                    }
+                match self.session.reattach(ring, scratch, mono(), sink) {
+                    Ok(()) => self.last_problem = None,
+                    Err(_) => sink.event(SensorEvent::Error(SensorError::Handshake(
+                        HandshakeProblem::BadRing,
+                    ))),
                 }
-                self.shared.publish(self.session.stats());
             }
             // The same producer, still hung: stay. The attempt's mapping is dropped.
             Ok(_) => {}
             Err(SourceError::Handshake(e)) if e.is_absent() => {}
             Err(e) => {
                 let problem = e.problem();
-                if *last != Some(problem) {
-                    emitter.emit(SensorEvent::Error(SensorError::Handshake(problem)));
-                    *last = Some(problem);
+                if self.last_problem != Some(problem) {
+                    sink.event(SensorEvent::Error(SensorError::Handshake(problem)));
+                    self.last_problem = Some(problem);
                 }
             }
         }
+    }
+}
+
+/// The polling thread: a [`LiveReader`] in a loop, publishing its counters.
+struct Worker {
+    shared: Arc<Shared>,
+    live: LiveReader,
+}
+
+impl Worker {
+    fn run(mut self, mut emitter: Emitter) -> Emitter {
+        if self.live.config.polling == Polling::Backoff {
+            // The default timer slack (50 µs) would let each "≤ 50 µs" sleep last up to 100 µs;
+            // 1 ns makes the backoff schedule mean what it says (this thread only). Failure
+            // only costs latency, so it is ignored.
+            let _ = nix::sys::prctl::set_timerslack(1);
+        }
+        let mut published = self.live.stats();
+        // Relaxed: a stop request; the join in `stop` orders everything else.
+        while !self.shared.stop.load(Ordering::Relaxed) {
+            let next = self.live.step(&mut emitter);
+            let stats = self.live.stats();
+            if stats != published {
+                self.shared.publish(stats);
+                published = stats;
+            }
+            self.live.wait(next);
+        }
+        emitter
     }
 }
