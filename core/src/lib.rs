@@ -48,6 +48,8 @@ pub mod watchdog;
 mod writer;
 
 #[cfg(test)]
+mod session_tests;
+#[cfg(test)]
 mod tests;
 
 pub use layout::{Encoding, FrameType, Geometry};

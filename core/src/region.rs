@@ -181,6 +181,14 @@ impl<'a> RegionRef<'a> {
         })
     }
 
+    /// The same memory as a read-only view (what a reader gets).
+    pub fn read_only(&self) -> RegionRef<'a> {
+        Self {
+            access: Access::ReadOnly,
+            ..*self
+        }
+    }
+
     /// Whether stores are allowed through this view.
     pub fn access(&self) -> Access {
         self.access

@@ -19,7 +19,7 @@ use crate::time::{MonoNs, UnixMs, UnixNs};
 use crate::vitals::{Channel, Field, Nibp, VitalsRecord, WaveformChunk};
 
 /// An in-process region leaked for the test's duration (tests are short-lived processes).
-fn region(geometry: Geometry) -> RegionRef<'static> {
+pub(crate) fn region(geometry: Geometry) -> RegionRef<'static> {
     let header: &'static SharedHeader = Box::leak(Box::new(SharedHeader::zeroed()));
     let words = (geometry.region_len() - HEADER_SIZE) / 4;
     let slots: &'static [AtomicU32] = Box::leak(
@@ -31,7 +31,7 @@ fn region(geometry: Geometry) -> RegionRef<'static> {
     RegionRef::from_parts(header, slots, Access::ReadWrite)
 }
 
-fn writer(geometry: Geometry) -> Writer<RegionRef<'static>> {
+pub(crate) fn writer(geometry: Geometry) -> Writer<RegionRef<'static>> {
     let config = WriterConfig {
         geometry,
         epoch: 0xE90C,
@@ -56,13 +56,13 @@ fn reader(
     .unwrap()
 }
 
-fn session(w: &Writer<RegionRef<'static>>) -> Session<RegionRef<'static>, Vec<u8>> {
+pub(crate) fn session(w: &Writer<RegionRef<'static>>) -> Session<RegionRef<'static>, Vec<u8>> {
     let cap = w.geometry().payload_capacity();
     let ring = Ring::new_checked(*w.region()).unwrap();
     Session::new(ring, vec![0u8; cap], SessionConfig::default(), MonoNs(0)).unwrap()
 }
 
-fn vitals(hr: u16) -> VitalsRecord {
+pub(crate) fn vitals(hr: u16) -> VitalsRecord {
     VitalsRecord {
         hr_bpm: hr,
         spo2_pct: 97,
