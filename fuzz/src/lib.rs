@@ -119,7 +119,8 @@ fn check_header(data: &[u8]) {
             .unwrap_or(usize::MAX)
     });
     for len in [Some(data.len()), implied].into_iter().flatten() {
-        if let Ok((h, g)) = RingHeader::new_checked(data, len) {
+        if let Ok(checked) = RingHeader::new_checked(data, len) {
+            let (h, g) = (*checked.header(), checked.geometry());
             assert_eq!(h.magic, MAGIC);
             assert_eq!(h.version, VERSION);
             assert_eq!(header_crc(&h), h.crc32);
@@ -289,7 +290,7 @@ pub mod seeds {
                     let meta = FrameMeta {
                         frame_type: rec.frame_type(),
                         encoding: enc,
-                        timestamp_ns: 1_700_000_000_000_000_000,
+                        timestamp: vitalring_core::time::UnixNs(1_700_000_000_000_000_000),
                     };
                     let mut slot = vec![0u8; f];
                     frame::encode_slot(41, meta, &payload, &mut slot).expect("seed fits");

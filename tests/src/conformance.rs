@@ -15,8 +15,12 @@
 //!
 //! Cases are listed in [`crate::conformance_cases`].
 
+use vitalring_core::frame::RejectReason;
+use vitalring_core::payload;
 use vitalring_core::region::Region;
-use vitalring_core::slot::{LapPolicy, Poll, Reader, Start, Writer, WriterConfig};
+use vitalring_core::slot::{
+    DropCause, IndexFault, LapPolicy, Poll as SlotPoll, Reader, Start, Writer, WriterConfig,
+};
 use vitalring_core::vitals::{Channel, Nibp, VitalsRecord, WaveformChunk};
 use vitalring_core::Geometry;
 use vitalring_mock::{FaultInjector, ManualClock, MockRegion};
@@ -91,14 +95,16 @@ impl<P: Platform> Ring<P> {
             WriterConfig {
                 geometry,
                 epoch: 7,
-                created_unix_ns: clock.wall_ns(),
-                now_ms: clock.wall_ms(),
+                created: clock.wall(),
+                now: clock.wall_ms(),
             },
         )
         .unwrap_or_else(|e| panic!("{}: writer refused the region: {e}", p.name()));
         let reader_region = p.open_reader(writer.region());
+        let checked = vitalring_core::Ring::new_checked(reader_region)
+            .unwrap_or_else(|e| panic!("{}: reader refused the region: {e}", p.name()));
         let reader = Reader::attach(
-            reader_region,
+            checked,
             vec![0u8; geometry.payload_capacity()],
             policy,
             start,
@@ -113,9 +119,38 @@ impl<P: Platform> Ring<P> {
         }
     }
 
-    /// One reader poll, checking the accounting invariant after it.
+    /// One reader poll, decoded as the session decodes (a payload that fails is counted as
+    /// rejected), checking the accounting invariant after it.
     pub fn poll(&mut self) -> Poll {
-        let outcome = self.reader.poll();
+        let outcome = match self.reader.poll() {
+            SlotPoll::Empty => Poll::Empty,
+            SlotPoll::Frame(v) => {
+                match payload::decode(v.meta.frame_type, v.meta.encoding, v.payload) {
+                    Ok(record) => Poll::Delivered(Delivery {
+                        index: v.index,
+                        timestamp_ns: v.meta.timestamp.0,
+                        encoding: v.meta.encoding,
+                        record,
+                    }),
+                    Err(e) => {
+                        let (index, reason) = (v.index, RejectReason::Payload(e));
+                        self.reader.refuse_last(&reason);
+                        Poll::Rejected { index, reason }
+                    }
+                }
+            }
+            SlotPoll::Dropped {
+                first,
+                count,
+                cause,
+            } => Poll::Dropped {
+                first,
+                count,
+                cause,
+            },
+            SlotPoll::Rejected { index, reason } => Poll::Rejected { index, reason },
+            SlotPoll::Fault(f) => Poll::Fault(f),
+        };
         assert_accounting(&self.reader);
         outcome
     }
@@ -141,9 +176,50 @@ impl<P: Platform> Ring<P> {
         encoding: vitalring_core::Encoding,
     ) -> u64 {
         self.writer
-            .publish_record(record, encoding, self.clock.wall_ns(), self.clock.wall_ms())
+            .publish_record(record, encoding, self.clock.wall(), self.clock.wall_ms())
             .expect("writer accepts a valid record")
     }
+}
+
+/// A delivered, decoded frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Ring index.
+    pub index: u64,
+    /// Acquisition time, ns since the Unix epoch.
+    pub timestamp_ns: u64,
+    /// The encoding it arrived in.
+    pub encoding: vitalring_core::Encoding,
+    /// The decoded record.
+    pub record: vitalring_core::Record,
+}
+
+/// One poll of the slot layer plus the decode above it.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant, reason = "test values")]
+pub enum Poll {
+    /// Nothing new.
+    Empty,
+    /// A valid frame.
+    Delivered(Delivery),
+    /// Lost indices.
+    Dropped {
+        /// First.
+        first: u64,
+        /// How many.
+        count: u64,
+        /// Why.
+        cause: DropCause,
+    },
+    /// A rejected frame.
+    Rejected {
+        /// Index.
+        index: u64,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// `writeIndex` implausible.
+    Fault(IndexFault),
 }
 
 /// Asserts `counters.accounted() == moved_past()`.

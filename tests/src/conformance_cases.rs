@@ -9,15 +9,16 @@ use vitalring_core::layout::{Encoding, FrameType, SLOT_OVERHEAD};
 use vitalring_core::payload::{self, PayloadError, Record};
 use vitalring_core::region::Region;
 use vitalring_core::slot::{
-    Delivery, DropCause, InitError, LapPolicy, Poll, Reader, Start, Writer, WriterConfig,
+    DropCause, InitError, LapPolicy, Poll as SlotPoll, Reader, ScratchTooSmall, Start, Writer,
+    WriterConfig,
 };
+use vitalring_core::time::{Nanos, UnixMs, UnixNs};
 use vitalring_core::vitals::{Channel, Field};
-use vitalring_core::watchdog::{Watchdog, WatchdogEvent, DEFAULT_TIMEOUT_NS};
-use vitalring_core::AttachError;
+use vitalring_core::watchdog::{Watchdog, WatchdogEvent, DEFAULT_TIMEOUT};
 use vitalring_mock::fault;
 
 use crate::conformance::{
-    assert_accounting, chunk, geometry, vitals_full, vitals_min, Platform, Ring,
+    assert_accounting, chunk, geometry, vitals_full, vitals_min, Delivery, Platform, Poll, Ring,
 };
 
 pub use crate::conformance_header::{attach_refuses_bad_header, header_tampering_detected};
@@ -52,13 +53,13 @@ fn round_trip<P: Platform>(p: &mut P, encoding: Encoding) {
             r.clock.advance_ms(4);
             let i = r.publish(record, encoding);
             assert_eq!(i, round * records.len() as u64 + k as u64);
-            assert_eq!(r.reader.heartbeat_ms(), r.clock.wall_ms());
+            assert_eq!(r.reader.heartbeat(), r.clock.wall_ms());
             let d = delivered(r.poll());
             assert_eq!(
                 d,
                 Delivery {
                     index: i,
-                    timestamp_ns: r.clock.wall_ns(),
+                    timestamp_ns: r.clock.wall().0,
                     encoding,
                     record: record.clone(),
                 }
@@ -73,7 +74,10 @@ fn round_trip<P: Platform>(p: &mut P, encoding: Encoding) {
     }
     for record in &records {
         let len = payload::encode(record, encoding, &mut buf).unwrap();
-        let view = r.reader.poll_raw().unwrap().unwrap();
+        let view = match r.reader.poll() {
+            SlotPoll::Frame(view) => view,
+            other => panic!("expected a frame, got {other:?}"),
+        };
         assert_eq!(view.payload, &buf[..len]);
         assert_eq!(view.meta.frame_type, record.frame_type());
         assert_eq!(view.meta.encoding, encoding);
@@ -97,23 +101,22 @@ pub fn round_trip_binary<P: Platform>(p: &mut P) {
 /// decoder says; a too-large payload is refused without touching the ring.
 pub fn heartbeats_and_raw_payloads<P: Platform>(p: &mut P) {
     let mut r = ring(p, 64, 2, LapPolicy::Latest);
-    let before = r.reader.heartbeat_ms();
+    let before = r.reader.heartbeat();
     r.clock.advance_ms(30);
     r.writer.heartbeat(r.clock.wall_ms());
-    assert_eq!(r.reader.heartbeat_ms(), before + 30);
+    assert_eq!(r.reader.heartbeat(), UnixMs(before.0 + 30));
     assert_eq!(r.poll(), Poll::Empty, "a heartbeat refresh is not a frame");
     let i = r
         .writer
-        .publish_heartbeat(r.clock.wall_ns(), r.clock.wall_ms())
-        .unwrap();
+        .publish_heartbeat(r.clock.wall(), r.clock.wall_ms());
     assert_eq!(delivered(r.poll()).record, Record::Heartbeat);
     // 64-byte slots hold 32 payload bytes: binary vitals (16) fit, a 33-byte payload does not.
     let meta = FrameMeta {
         frame_type: FrameType::Vitals,
         encoding: Encoding::Binary,
-        timestamp_ns: 1,
+        timestamp: UnixNs(1),
     };
-    assert!(r.writer.publish(meta, &[0u8; 33], 1).is_err());
+    assert!(r.writer.publish(meta, &[0u8; 33], UnixMs(1)).is_err());
     assert_eq!(r.writer.published(), i + 1);
     r.publish(&Record::Vitals(vitals_full(61)), Encoding::Binary);
     assert_eq!(delivered(r.poll()).record, Record::Vitals(vitals_full(61)));
@@ -129,8 +132,8 @@ pub fn reader_view_is_read_only<P: Platform>(p: &mut P) {
         WriterConfig {
             geometry: g,
             epoch: 1,
-            created_unix_ns: 0,
-            now_ms: 0,
+            created: UnixNs(0),
+            now: UnixMs(0),
         },
     )
     .unwrap();
@@ -140,8 +143,8 @@ pub fn reader_view_is_read_only<P: Platform>(p: &mut P) {
     let config = WriterConfig {
         geometry: g,
         epoch: 2,
-        created_unix_ns: 0,
-        now_ms: 0,
+        created: UnixNs(0),
+        now: UnixMs(0),
     };
     assert_eq!(Writer::create(ro, config).err(), Some(InitError::ReadOnly));
 }
@@ -221,11 +224,21 @@ pub fn start_positions<P: Platform>(p: &mut P) {
         r.publish(&Record::Vitals(vitals_min(k)), Encoding::Binary);
     }
     for (start, pos) in [(Start::Next, 6), (Start::Latest, 5), (Start::Oldest, 2)] {
-        let view = p.open_reader(r.writer.region());
+        let view = vitalring_core::Ring::new_checked(p.open_reader(r.writer.region())).unwrap();
         let mut late = Reader::attach(view, vec![0u8; 32], LapPolicy::Latest, start).unwrap();
         assert_eq!(late.position(), pos);
         let mut n = 0;
-        while late.poll() != Poll::Empty {
+        loop {
+            match late.poll() {
+                SlotPoll::Empty => break,
+                SlotPoll::Frame(v) => {
+                    assert_eq!(
+                        payload::decode(v.meta.frame_type, v.meta.encoding, v.payload),
+                        Ok(Record::Vitals(vitals_min(v.index as u16)))
+                    );
+                }
+                other => panic!("late reader: {other:?}"),
+            }
             n += 1;
             assert_accounting(&late);
         }
@@ -234,12 +247,12 @@ pub fn start_positions<P: Platform>(p: &mut P) {
     }
     assert!(matches!(
         Reader::attach(
-            p.open_reader(r.writer.region()),
+            vitalring_core::Ring::new_checked(p.open_reader(r.writer.region())).unwrap(),
             vec![0u8; 31],
             LapPolicy::Latest,
             Start::Next
         ),
-        Err(AttachError::ScratchTooSmall {
+        Err(ScratchTooSmall {
             needed: 32,
             given: 31
         })
@@ -253,12 +266,12 @@ pub fn torn_writes_never_delivered<P: Platform>(p: &mut P) {
     let meta = FrameMeta {
         frame_type: FrameType::Heartbeat,
         encoding: Encoding::Json,
-        timestamp_ns: 1,
+        timestamp: UnixNs(1),
     };
     // writeIndex advanced over a torn slot: dropped as overwritten.
     let i = r
         .injector
-        .torn_publish(&mut r.writer, meta, b"", 2)
+        .torn_publish(&mut r.writer, meta, b"", UnixMs(2))
         .unwrap();
     assert_eq!(
         r.poll(),
@@ -404,7 +417,7 @@ fn reject_reason<P: Platform>(
     let meta = FrameMeta {
         frame_type: ft,
         encoding: enc,
-        timestamp_ns: r.clock.wall_ns(),
+        timestamp: r.clock.wall(),
     };
     let i = r.writer.publish(meta, payload, r.clock.wall_ms()).unwrap();
     match r.poll() {
@@ -514,21 +527,17 @@ pub fn bad_payloads_rejected_with_reason<P: Platform>(p: &mut P) {
 /// stall after 250 ms without movement and not before, once, and recovery when it moves.
 pub fn stall_after_250ms_not_before_and_recovery<P: Platform>(p: &mut P) {
     let mut r = ring(p, 64, 2, LapPolicy::Latest);
-    let ts = r.clock.wall_ns();
+    let ts = r.clock.wall();
     r.publish(&Record::Vitals(vitals_min(60)), Encoding::Binary);
-    let mut dog = Watchdog::new(
-        DEFAULT_TIMEOUT_NS,
-        r.reader.heartbeat_ms(),
-        r.clock.now_ns(),
-    );
+    let mut dog = Watchdog::new(DEFAULT_TIMEOUT, r.reader.heartbeat(), r.clock.now());
     // Writer dies. Poll every ms: nothing up to 250 ms, a stall at 251 ms, then silence.
     let mut stalled_at = None;
     for t in 1..=400u64 {
         r.clock.advance_ms(1);
-        match dog.poll(r.reader.heartbeat_ms(), r.clock.now_ns()) {
-            Some(WatchdogEvent::Stalled { age_ns }) => {
+        match dog.poll(r.reader.heartbeat(), r.clock.now()) {
+            Some(WatchdogEvent::Stalled { age }) => {
                 assert!(stalled_at.is_none(), "reported twice");
-                assert_eq!(age_ns, t * MS);
+                assert_eq!(age, Nanos(t * MS));
                 stalled_at = Some(t);
             }
             Some(other) => panic!("{other:?}"),
@@ -546,7 +555,7 @@ pub fn stall_after_250ms_not_before_and_recovery<P: Platform>(p: &mut P) {
         r.poll(),
         Poll::Delivered(Delivery {
             index: 0,
-            timestamp_ns: ts,
+            timestamp_ns: ts.0,
             encoding: Encoding::Binary,
             record: Record::Vitals(vitals_min(60)),
         })
@@ -555,20 +564,20 @@ pub fn stall_after_250ms_not_before_and_recovery<P: Platform>(p: &mut P) {
     r.clock.advance_ms(5);
     r.writer.heartbeat(r.clock.wall_ms());
     assert_eq!(
-        dog.poll(r.reader.heartbeat_ms(), r.clock.now_ns()),
+        dog.poll(r.reader.heartbeat(), r.clock.now()),
         Some(WatchdogEvent::Recovered {
-            stalled_for_ns: 405 * MS
+            stalled_for: Nanos(405 * MS)
         })
     );
     // Stalls again, recovers by a frame this time.
     r.clock.advance(Duration::from_millis(251));
     assert!(matches!(
-        dog.poll(r.reader.heartbeat_ms(), r.clock.now_ns()),
+        dog.poll(r.reader.heartbeat(), r.clock.now()),
         Some(WatchdogEvent::Stalled { .. })
     ));
     r.publish(&Record::Heartbeat, Encoding::Json);
     assert!(matches!(
-        dog.poll(r.reader.heartbeat_ms(), r.clock.now_ns()),
+        dog.poll(r.reader.heartbeat(), r.clock.now()),
         Some(WatchdogEvent::Recovered { .. })
     ));
 }
@@ -577,18 +586,14 @@ pub fn stall_after_250ms_not_before_and_recovery<P: Platform>(p: &mut P) {
 /// when its wall clock jumps backwards.
 pub fn live_idle_writer_never_stalls<P: Platform>(p: &mut P) {
     let r = ring(p, 64, 2, LapPolicy::Latest);
-    let mut dog = Watchdog::new(
-        DEFAULT_TIMEOUT_NS,
-        r.reader.heartbeat_ms(),
-        r.clock.now_ns(),
-    );
+    let mut dog = Watchdog::new(DEFAULT_TIMEOUT, r.reader.heartbeat(), r.clock.now());
     for k in 0..100u64 {
         r.clock.advance_ms(50);
         if k == 50 {
-            r.clock.set_wall_ms(r.clock.wall_ms() - 3_600_000);
+            r.clock.set_wall_ms(r.clock.wall_ms().0 - 3_600_000);
         }
         r.writer.heartbeat(r.clock.wall_ms());
-        assert_eq!(dog.poll(r.reader.heartbeat_ms(), r.clock.now_ns()), None);
+        assert_eq!(dog.poll(r.reader.heartbeat(), r.clock.now()), None);
     }
 }
 
@@ -624,7 +629,7 @@ pub fn accounting_holds_through_mixed_faults<P: Platform>(p: &mut P) {
                     r.injector.tear(r.writer.published()).unwrap();
                 }
                 6 => {
-                    fault::lap(&mut r.writer, u64::from(v >> 8) % 20, 0, 0).unwrap();
+                    fault::lap(&mut r.writer, u64::from(v >> 8) % 20, UnixNs(0), UnixMs(0));
                 }
                 _ => {
                     for _ in 0..(v >> 8) % 6 {
@@ -667,7 +672,12 @@ pub fn concurrent_writer_and_reader<P: Platform>(p: &mut P) {
     let handle = std::thread::spawn(move || {
         for i in 0..FRAMES {
             let got = writer
-                .publish_record(&Record::Vitals(record(i)), Encoding::Binary, i, i)
+                .publish_record(
+                    &Record::Vitals(record(i)),
+                    Encoding::Binary,
+                    UnixNs(i),
+                    UnixMs(i),
+                )
                 .unwrap();
             assert_eq!(got, i);
             if i % 64 == 0 {
@@ -678,19 +688,23 @@ pub fn concurrent_writer_and_reader<P: Platform>(p: &mut P) {
     let mut delivered = 0u64;
     loop {
         match reader.poll() {
-            Poll::Delivered(d) => {
-                assert_eq!(d.record, Record::Vitals(record(d.index)));
-                assert_eq!(d.timestamp_ns, d.index);
+            SlotPoll::Frame(v) => {
+                assert_eq!(
+                    payload::decode(v.meta.frame_type, v.meta.encoding, v.payload),
+                    Ok(Record::Vitals(record(v.index)))
+                );
+                assert_eq!(v.meta.timestamp, UnixNs(v.index));
                 delivered += 1;
             }
-            Poll::Rejected { index, reason } => panic!("index {index} rejected: {reason:?}"),
-            Poll::Empty => {
+            SlotPoll::Rejected { index, reason } => panic!("index {index} rejected: {reason:?}"),
+            SlotPoll::Fault(f) => panic!("index fault: {f:?}"),
+            SlotPoll::Empty => {
                 if handle.is_finished() && reader.position() == FRAMES {
                     break;
                 }
                 std::thread::yield_now();
             }
-            Poll::Dropped { .. } => {}
+            SlotPoll::Dropped { .. } => {}
         }
         assert_accounting(&reader);
     }

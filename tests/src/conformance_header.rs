@@ -4,11 +4,12 @@
 use vitalring_core::layout::{header_crc, HeaderError, RingHeader};
 use vitalring_core::payload::Record;
 use vitalring_core::region::Region;
-use vitalring_core::slot::{LapPolicy, Poll, Reader, Start, Writer, WriterConfig};
-use vitalring_core::{AttachError, Encoding};
+use vitalring_core::slot::{LapPolicy, Reader, Start, Writer, WriterConfig};
+use vitalring_core::time::{UnixMs, UnixNs};
+use vitalring_core::Encoding;
 use vitalring_mock::fault;
 
-use crate::conformance::{geometry, vitals_full, Platform, Ring};
+use crate::conformance::{geometry, vitals_full, Platform, Poll, Ring};
 
 /// A header rewritten under a live reader is noticed by `Reader::check_header`, with the
 /// reason, and a restored header is accepted again.
@@ -64,9 +65,10 @@ pub fn header_tampering_detected<P: Platform>(p: &mut P) {
     ));
 }
 
-/// `Reader::attach` refuses a header that is not a valid v1 ring for the mapping. Each reader
-/// view is opened while the ring is still valid (a platform's handshake may check the header
-/// itself), then the header is rewritten under it and `Reader::attach` must refuse it.
+/// `Ring::new_checked` (the only way to a `Reader`) refuses a header that is not a valid v1
+/// ring for the mapping. Each reader view is opened while the ring is still valid (a
+/// platform's handshake may check the header itself), then the header is rewritten under it
+/// and `Ring::new_checked` must refuse it.
 pub fn attach_refuses_bad_header<P: Platform>(p: &mut P) {
     let g = geometry(128, 4);
     type Tamper<R> = fn(&fault::FaultInjector<R>);
@@ -111,22 +113,27 @@ pub fn attach_refuses_bad_header<P: Platform>(p: &mut P) {
             WriterConfig {
                 geometry: g,
                 epoch: 3,
-                created_unix_ns: 0,
-                now_ms: 0,
+                created: UnixNs(0),
+                now: UnixMs(0),
             },
         )
         .unwrap();
         let valid = p.open_reader(w.region());
         let view = p.open_reader(w.region());
         assert!(
-            Reader::attach(valid, vec![0u8; 96], LapPolicy::Latest, Start::Next).is_ok(),
+            vitalring_core::Ring::new_checked(valid)
+                .ok()
+                .and_then(|ring| {
+                    Reader::attach(ring, vec![0u8; 96], LapPolicy::Latest, Start::Next).ok()
+                })
+                .is_some(),
             "case {k}: valid before tampering"
         );
         let inj = fault::FaultInjector::new(w.region().clone(), g);
         tamper(&inj);
-        match Reader::attach(view, vec![0u8; 96], LapPolicy::Latest, Start::Next).err() {
-            Some(AttachError::Header(e)) => assert!(check(&e), "case {k}: {e:?}"),
-            other => panic!("case {k}: {other:?}"),
+        match vitalring_core::Ring::new_checked(view).err() {
+            Some(e) => assert!(check(&e), "case {k}: {e:?}"),
+            None => panic!("case {k}: tampered header accepted"),
         }
     }
     // A header whose CRC was computed independently is accepted (the CRC rule is zlib's).
@@ -135,8 +142,8 @@ pub fn attach_refuses_bad_header<P: Platform>(p: &mut P) {
         WriterConfig {
             geometry: g,
             epoch: 3,
-            created_unix_ns: 0,
-            now_ms: 0,
+            created: UnixNs(0),
+            now: UnixMs(0),
         },
     )
     .unwrap();

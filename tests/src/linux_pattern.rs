@@ -35,7 +35,13 @@ pub fn record(i: u64) -> Record {
     }
 }
 
-/// The acquisition timestamp of frame `i`.
-pub fn timestamp_ns(i: u64) -> u64 {
-    1_700_000_000_000_000_000 + i * 4_000_000
+/// The acquisition timestamp of frame `i` of a stream whose frame 0 was stamped `base`
+/// (the producer uses its ring's creation time: readers reject timestamps far from it).
+pub fn timestamp_ns(base: u64, i: u64) -> u64 {
+    base + i * 4_000_000
+}
+
+/// The `base` of [`timestamp_ns`] implied by frame `i` stamped `ts`.
+pub fn base_of(ts: u64, i: u64) -> u64 {
+    ts - i * 4_000_000
 }

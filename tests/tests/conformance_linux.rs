@@ -76,7 +76,7 @@ impl Platform for LinuxPlatform {
         let attached = vitalring_linux::connect(&path, "conformance", None)
             .unwrap_or_else(|e| panic!("linux: handshake failed: {e}"));
         drop(server);
-        attached.into_mapping()
+        attached.into_ring().into_region()
     }
 }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vitalring_core::layout::{Encoding, Geometry};
+use vitalring_core::payload;
 use vitalring_core::slot::{LapPolicy, Poll, Reader, Start};
 use vitalring_core::source::{SensorDataSource, SensorEvent};
 use vitalring_linux::client::accept_reply;
@@ -72,7 +73,7 @@ fn reader_paths_allocate_nothing_per_frame() {
         .unwrap()
         .map()
         .unwrap()
-        .into_mapping();
+        .into_ring();
     let scratch = vec![0u8; geometry.payload_capacity()];
     let mut reader = Reader::attach(mapping, scratch, LapPolicy::Latest, Start::Next).unwrap();
     let mut step = |i: u64, producer: &mut SharedMemoryProducer| {
@@ -81,11 +82,14 @@ fn reader_paths_allocate_nothing_per_frame() {
                 .publish_record(
                     &linux_pattern::record(i),
                     enc,
-                    linux_pattern::timestamp_ns(i),
+                    linux_pattern::timestamp_ns(vitalring_linux::clock::wall_ns(), i),
                 )
                 .unwrap();
             match reader.poll() {
-                Poll::Delivered(d) => assert_eq!(d.record, linux_pattern::record(i)),
+                Poll::Frame(v) => assert_eq!(
+                    payload::decode(v.meta.frame_type, v.meta.encoding, v.payload),
+                    Ok(linux_pattern::record(i))
+                ),
                 other => panic!("{other:?}"),
             }
         }
@@ -131,7 +135,11 @@ fn reader_paths_allocate_nothing_per_frame() {
     let publish_and_wait = |from: u64, to: u64, producer: &mut SharedMemoryProducer| {
         for i in from..to {
             producer
-                .publish_record(&linux_pattern::record(i), Encoding::Json, 0)
+                .publish_record(
+                    &linux_pattern::record(i),
+                    Encoding::Json,
+                    vitalring_linux::clock::wall_ns(),
+                )
                 .unwrap();
         }
         while seen.load(Ordering::Relaxed) < to {
@@ -148,7 +156,10 @@ fn reader_paths_allocate_nothing_per_frame() {
         during, 0,
         "{during} allocations for 6000 frames through the data source"
     );
-    let stats = source.stats();
-    assert_eq!(stats.dropped + stats.rejected + stats.events_lost, 0);
+    let stats = source.stats().expect("attached");
+    assert_eq!(
+        stats.total.dropped() + stats.total.rejected.total() + source.events_lost(),
+        0
+    );
     source.stop();
 }

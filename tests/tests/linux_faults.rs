@@ -5,11 +5,13 @@ mod linux_common;
 #[path = "../src/linux_pattern.rs"]
 mod linux_pattern;
 
-use linux_common::{wait_for, wait_until};
+use linux_common::{figures, stats, wait_for, wait_until};
 use vitalring_core::frame::RejectReason;
 use vitalring_core::layout::{Encoding, Geometry};
 use vitalring_core::slot::Start;
-use vitalring_core::source::{ConnectionState, SensorDataSource, SensorErrorKind, SensorEvent};
+use vitalring_core::source::{
+    ConnectionState, SensorDataSource, SensorError, SensorErrorKind, SensorEvent,
+};
 use vitalring_linux::{
     ProducerConfig, SharedMemoryProducer, SharedMemorySensorDataSource, SourceConfig,
 };
@@ -37,8 +39,12 @@ fn setup(dir: &std::path::Path) -> (SharedMemoryProducer, SharedMemorySensorData
 }
 
 fn publish(p: &mut SharedMemoryProducer, i: u64) -> u64 {
-    p.publish_record(&linux_pattern::record(i), Encoding::Json, 1)
-        .unwrap()
+    p.publish_record(
+        &linux_pattern::record(i),
+        Encoding::Json,
+        vitalring_linux::clock::wall_ns(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -60,7 +66,11 @@ fn corrupted_frames_and_a_tampered_header_are_reported() {
             SensorEvent::Vitals { index, .. } | SensorEvent::Waveform { index, .. } => {
                 seen.push((*index, None))
             }
-            SensorEvent::Error(e) => seen.push((e.index.unwrap(), Some(*e))),
+            SensorEvent::Error(e @ SensorError::Rejected { first, count, .. }) => {
+                assert_eq!(*count, 1, "one rejected frame");
+                seen.push((*first, Some(*e)));
+            }
+            SensorEvent::Error(e) => panic!("unexpected error event {e:?}"),
             SensorEvent::Connection { .. } => {}
         }
         (seen.len() == 3).then_some(())
@@ -68,16 +78,24 @@ fn corrupted_frames_and_a_tampered_header_are_reported() {
     assert_eq!((seen[0].0, seen[1].0, seen[2].0), (0, 1, 2));
     assert!(seen[0].1.is_none() && seen[2].1.is_none());
     let e = seen[1].1.expect("frame 1 rejected");
-    assert_eq!(e.kind, SensorErrorKind::Crc);
-    assert!(matches!(e.reason, Some(RejectReason::Crc { .. })));
-    wait_until("counters", || source.stats().moved_past == 3);
-    let s = source.stats();
+    assert_eq!(e.kind(), SensorErrorKind::Crc);
+    assert!(matches!(
+        e,
+        SensorError::Rejected {
+            reason: RejectReason::Crc { .. },
+            ..
+        }
+    ));
+    wait_until("counters", || {
+        figures(&source).is_some_and(|s| s.moved_past == 3)
+    });
+    let s = stats(&source);
     assert_eq!((s.delivered, s.dropped, s.rejected), (2, 0, 1));
 
     // The header's immutable part is rewritten under the reader: one `header` error.
     p.region().poke_word(56, 0xDEAD).unwrap();
     wait_for(source.receiver(), |ev| match ev {
-        SensorEvent::Error(e) if e.kind == SensorErrorKind::Header => Some(()),
+        SensorEvent::Error(e) if e.kind() == SensorErrorKind::Header => Some(()),
         _ => None,
     });
 }
@@ -94,13 +112,13 @@ fn a_hung_writer_stays_stalled_and_recovers_when_it_resumes() {
 
     // The writer stops (no heartbeat) but the control server keeps answering.
     let age = wait_for(source.receiver(), |ev| match ev {
-        SensorEvent::Error(e) if e.kind == SensorErrorKind::Stalled => e.heartbeat_age_ns,
+        SensorEvent::Error(SensorError::Stalled { heartbeat_age }) => Some(heartbeat_age.0),
         _ => None,
     });
     assert!(age < 300_000_000, "{age}");
     // The reader retries the handshake, finds the same epoch, and stays stalled.
     wait_until("two reattach attempts", || p.server_stats().served >= 3);
-    let s = source.stats();
+    let s = stats(&source);
     assert_eq!(s.state, ConnectionState::Stalled);
     assert_eq!((s.reconnects, s.epoch), (0, Some(epoch)));
 
@@ -124,5 +142,5 @@ fn a_hung_writer_stays_stalled_and_recovers_when_it_resumes() {
         SensorEvent::Waveform { index: 1, .. } => Some(()),
         _ => None,
     });
-    assert_eq!(source.stats().state, ConnectionState::Connected);
+    assert_eq!(stats(&source).state, ConnectionState::Connected);
 }

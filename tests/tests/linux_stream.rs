@@ -5,10 +5,12 @@ mod linux_common;
 #[path = "../src/linux_pattern.rs"]
 mod linux_pattern;
 
-use linux_common::{wait_for, wait_until, ProducerProc};
+use linux_common::{figures, stats, wait_for, wait_until, ProducerProc};
 use vitalring_core::payload::Record;
 use vitalring_core::slot::Start;
-use vitalring_core::source::{ConnectionState, SensorDataSource, SensorErrorKind, SensorEvent};
+use vitalring_core::source::{
+    ConnectionState, SensorDataSource, SensorError, SensorErrorKind, SensorEvent,
+};
 use vitalring_linux::{SharedMemorySensorDataSource, SourceConfig};
 
 const STALL_LIMIT_NS: u64 = 300_000_000;
@@ -44,6 +46,21 @@ fn check_stream(encoding: &str) {
 
     let mut next = 0u64;
     let mut saw_connected = false;
+    // Frame 0's timestamp fixes the stream's base; every frame must then carry exactly
+    // base + index * 4 ms, and the base must be the producer's recent past.
+    let mut base: Option<u64> = None;
+    let mut check_ts = |ts: u64, i: u64| {
+        let b = *base.get_or_insert_with(|| {
+            let b = linux_pattern::base_of(ts, i);
+            let now = vitalring_linux::clock::wall_ns();
+            assert!(
+                b <= now && now - b < 600_000_000_000,
+                "base {b} vs now {now}"
+            );
+            b
+        });
+        assert_eq!(ts, linux_pattern::timestamp_ns(b, i));
+    };
     wait_for(source.receiver(), |ev| {
         match ev {
             SensorEvent::Connection {
@@ -55,23 +72,23 @@ fn check_stream(encoding: &str) {
             }
             SensorEvent::Connection { .. } => {}
             SensorEvent::Vitals {
-                timestamp_ns,
+                timestamp,
                 index,
                 record,
             } => {
                 assert_eq!(*index, next, "in order");
                 assert_eq!(Record::Vitals(*record), linux_pattern::record(next));
-                assert_eq!(*timestamp_ns, linux_pattern::timestamp_ns(next));
+                check_ts(timestamp.0, next);
                 next += 1;
             }
             SensorEvent::Waveform {
-                timestamp_ns,
+                timestamp,
                 index,
                 chunk,
             } => {
                 assert_eq!(*index, next, "in order");
                 assert_eq!(Record::Waveform(chunk.clone()), linux_pattern::record(next));
-                assert_eq!(*timestamp_ns, linux_pattern::timestamp_ns(next));
+                check_ts(timestamp.0, next);
                 next += 1;
             }
             SensorEvent::Error(e) => panic!("unexpected error event {e:?}"),
@@ -80,8 +97,10 @@ fn check_stream(encoding: &str) {
     });
     assert!(saw_connected);
     producer.wait_done();
-    wait_until("counters to settle", || source.stats().moved_past == frames);
-    let s = source.stats();
+    wait_until("counters to settle", || {
+        figures(&source).is_some_and(|s| s.moved_past == frames)
+    });
+    let s = stats(&source);
     assert_eq!(s.delivered, frames);
     assert_eq!((s.dropped, s.rejected, s.events_lost), (0, 0, 0));
     assert_eq!(s.delivered + s.dropped + s.rejected, s.moved_past);
@@ -146,8 +165,8 @@ fn kill9_is_a_stall_and_a_restarted_producer_is_reattached() {
 
     first.kill9();
     let age = wait_for(source.receiver(), |ev| match ev {
-        SensorEvent::Error(e) if e.kind == SensorErrorKind::Stalled => e.heartbeat_age_ns,
-        SensorEvent::Error(e) if e.kind == SensorErrorKind::Dropped => None,
+        SensorEvent::Error(SensorError::Stalled { heartbeat_age }) => Some(heartbeat_age.0),
+        SensorEvent::Error(SensorError::Dropped { .. }) => None,
         SensorEvent::Error(e) => panic!("unexpected error {e:?}"),
         _ => None,
     });
@@ -169,7 +188,7 @@ fn kill9_is_a_stall_and_a_restarted_producer_is_reattached() {
         )
         .then_some(())
     });
-    assert_eq!(source.stats().state, ConnectionState::Stalled);
+    assert_eq!(stats(&source).state, ConnectionState::Stalled);
     assert!(sock.exists(), "kill -9 leaves a stale socket file");
 
     // A new producer on the same path: the stale socket is replaced, the reader reattaches.
@@ -204,7 +223,7 @@ fn kill9_is_a_stall_and_a_restarted_producer_is_reattached() {
         first_index < 1000,
         "reads the new ring from its oldest frames"
     );
-    let st = source.stats();
+    let st = stats(&source);
     assert_eq!(st.epoch, Some(second.epoch));
     assert_eq!(st.reconnects, 1);
     assert_eq!(st.stalls, 1);
@@ -234,6 +253,6 @@ fn start_fails_cleanly_without_a_producer() {
                 state: ConnectionState::Disconnected,
                 ..
             },
-        ] if e.kind == SensorErrorKind::Handshake
+        ] if e.kind() == SensorErrorKind::Handshake
     ));
 }

@@ -109,12 +109,13 @@ fn run() -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(1));
     }
     let period = (a.rate > 0).then(|| Duration::from_nanos(1_000_000_000 / a.rate));
+    let base = producer.region().header_snapshot().created_unix_ns;
     for i in 0..a.frames {
         let index = producer
             .publish_record(
                 &linux_pattern::record(i),
                 a.encoding,
-                linux_pattern::timestamp_ns(i),
+                linux_pattern::timestamp_ns(base, i),
             )
             .map_err(|e| e.to_string())?;
         if index != i {

@@ -97,3 +97,50 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(2));
     }
 }
+
+/// A data source's figures flattened the way the tests read them (the old `SourceStats`):
+/// totals over every ring the session attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Figures {
+    /// Connection state.
+    pub state: vitalring_core::source::ConnectionState,
+    /// Current producer epoch.
+    pub epoch: Option<u64>,
+    /// Frames delivered (heartbeat frames included), over all rings.
+    pub delivered: u64,
+    /// Indices dropped, over all rings.
+    pub dropped: u64,
+    /// Frames rejected, over all rings.
+    pub rejected: u64,
+    /// Indices moved past (`position - start_index`) over the current and previous ring.
+    pub moved_past: u64,
+    /// Events lost because the consumer fell behind.
+    pub events_lost: u64,
+    /// Stalls detected.
+    pub stalls: u64,
+    /// Re-attachments.
+    pub reconnects: u64,
+}
+
+/// The figures of `source`, `None` before its session first attached.
+pub fn figures(source: &vitalring_linux::SharedMemorySensorDataSource) -> Option<Figures> {
+    use vitalring_core::source::SensorDataSource;
+    let s = source.stats()?;
+    let moved = |e: &vitalring_core::session::EpochStats| e.position - e.start_index;
+    Some(Figures {
+        state: s.state,
+        epoch: Some(s.current.epoch),
+        delivered: s.total.delivered,
+        dropped: s.total.dropped(),
+        rejected: s.total.rejected.total(),
+        moved_past: moved(&s.current) + s.previous.as_ref().map_or(0, moved),
+        events_lost: source.events_lost(),
+        stalls: s.stalls,
+        reconnects: s.reattaches,
+    })
+}
+
+/// [`figures`], panicking if the source has never attached.
+pub fn stats(source: &vitalring_linux::SharedMemorySensorDataSource) -> Figures {
+    figures(source).expect("the source has attached")
+}
