@@ -388,6 +388,7 @@ impl SharedMemorySensorDataSource {
             config.token.as_ref(),
             ConnectOptions {
                 timeout: config.handshake_timeout,
+                ..ConnectOptions::default()
             },
         )
         .map_err(SourceError::Handshake)?;

@@ -209,7 +209,7 @@ fn a_reader_cannot_write_resize_or_reseal_the_ring() {
     // ... and no unsealing.
     assert_eq!(
         nix::fcntl::fcntl(
-            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            fd,
             nix::fcntl::FcntlArg::F_ADD_SEALS(nix::fcntl::SealFlag::F_SEAL_WRITE)
         ),
         Err(Errno::EPERM)
