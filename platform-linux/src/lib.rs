@@ -43,7 +43,9 @@ pub mod source;
 pub mod token;
 pub mod wire;
 
-pub use client::{connect, connect_with, Attached, ConnectOptions, HandshakeError, ReceivedRing};
+pub use client::{
+    connect, connect_retrying, connect_with, Attached, ConnectOptions, HandshakeError, ReceivedRing,
+};
 pub use map::{RoMapping, RwMapping};
 pub use producer::{Producer, ProducerConfig, ProducerError, SharedMemoryProducer};
 pub use server::{ControlServer, ListenError, ServeError, ServeEvent, ServerConfig};

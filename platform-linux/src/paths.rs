@@ -15,8 +15,8 @@
 //! socket itself is always `0600`, the server checks every reader with `SO_PEERCRED`, and the
 //! reader checks the server the same way (see [`crate::client`]).
 
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::ffi::OsStr;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -214,7 +214,10 @@ mod tests {
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
         let link = base.join("link");
         std::os::unix::fs::symlink(&d, &link).unwrap();
-        assert!(matches!(ensure_private_dir(&link), Err(DirError::Symlink(_))));
+        assert!(matches!(
+            ensure_private_dir(&link),
+            Err(DirError::Symlink(_))
+        ));
         // Not writable but readable by group/others: still refused (it must be 0700).
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o750)).unwrap();
         let e = check_private_dir(&d).unwrap_err();

@@ -21,8 +21,8 @@ use vitalring_core::slot::Writer;
 use crate::clock;
 use crate::map::RwMapping;
 use crate::paths::{default_socket_path, ensure_private_dir, DirError};
-use crate::ring::{create_sealed_ring, random_epoch, RingError};
 use crate::process::{set_non_dumpable, HardenError};
+use crate::ring::{create_sealed_ring, random_epoch, RingError};
 use crate::server::{
     ControlServer, ListenError, LogFn, RingOffer, ServerConfig, ServerStats, DEFAULT_MAX_PENDING,
     DEFAULT_MAX_PENDING_PER_UID,

@@ -82,7 +82,8 @@ impl core::fmt::Display for SealNames {
 
 /// The seals a reader requires that `found` lacks ([`MissingSeals::is_empty`] if none).
 pub fn missing_seals(found: u32) -> MissingSeals {
-    let need = (SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_SEAL).bits() as u32;
+    let need =
+        (SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_SEAL).bits() as u32;
     MissingSeals {
         bits: need & !found,
         write: found & WRITE_SEALS.bits() as u32 == 0,
@@ -192,11 +193,8 @@ pub fn create_sealed_ring(
     geometry: Geometry,
     epoch: u64,
 ) -> Result<(OwnedFd, Writer<RwMapping>), RingError> {
-    let fd = memfd_create(
-        name,
-        MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING,
-    )
-    .map_err(RingError::Memfd)?;
+    let fd = memfd_create(name, MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)
+        .map_err(RingError::Memfd)?;
     let len = geometry.region_len();
     let off = libc::off_t::try_from(len).map_err(|_| RingError::Truncate(Errno::EFBIG))?;
     nix::unistd::ftruncate(&fd, off).map_err(RingError::Truncate)?;
@@ -276,11 +274,17 @@ mod tests {
         assert_eq!(SealFlag::F_SEAL_WRITE.bits(), 0x8);
         assert_eq!(SealFlag::F_SEAL_FUTURE_WRITE.bits(), 0x10);
         assert_eq!(REQUIRED_SEALS.bits(), 0x17);
-        assert_eq!(describe_seals(0x17).to_string(), "shrink|grow|future_write|seal");
+        assert_eq!(
+            describe_seals(0x17).to_string(),
+            "shrink|grow|future_write|seal"
+        );
         assert_eq!(describe_seals(0).to_string(), "none");
         assert_eq!(describe_seals(0x47).to_string(), "shrink|grow|seal|0x40");
         assert!(missing_seals(0x17).is_empty());
-        assert!(missing_seals(0xf).is_empty(), "write instead of future_write");
+        assert!(
+            missing_seals(0xf).is_empty(),
+            "write instead of future_write"
+        );
         assert!(missing_seals(0x1f).is_empty());
         assert_eq!(
             missing_seals(0).to_string(),

@@ -631,8 +631,7 @@ impl EventLoop<'_> {
         let now = Instant::now();
         let path = self.shared.config.path.display();
         let l = &mut self.stderr;
-        if l
-            .window
+        if l.window
             .is_none_or(|w| now.duration_since(w) >= Duration::from_secs(1))
         {
             if l.suppressed > 0 {
@@ -661,16 +660,16 @@ impl EventLoop<'_> {
             }
             let now = Instant::now();
             self.expire(now);
-            let timeout = self
-                .pending
-                .iter()
-                .map(|p| p.deadline)
-                .min()
-                .map_or(PollTimeout::NONE, |d| {
-                    // Round up so we never wake a hair before the deadline and spin.
-                    let ms = d.saturating_duration_since(now).as_micros().div_ceil(1000);
-                    PollTimeout::try_from(ms.min(60_000) as i32).unwrap_or(PollTimeout::MAX)
-                });
+            let timeout =
+                self.pending
+                    .iter()
+                    .map(|p| p.deadline)
+                    .min()
+                    .map_or(PollTimeout::NONE, |d| {
+                        // Round up so we never wake a hair before the deadline and spin.
+                        let ms = d.saturating_duration_since(now).as_micros().div_ceil(1000);
+                        PollTimeout::try_from(ms.min(60_000) as i32).unwrap_or(PollTimeout::MAX)
+                    });
             let (woken, listener_ready, ready) = {
                 let mut fds = Vec::with_capacity(2 + self.pending.len());
                 fds.push(PollFd::new(wake.as_fd(), PollFlags::POLLIN));

@@ -174,7 +174,8 @@ impl Token {
         if mode & 0o077 != 0 {
             return Err(TokenError::InsecureMode { mode });
         }
-        let mut buf = [0u8; MAX_TOKEN_LEN + 2];
+        // One byte more than the largest file: filling it means the file grew after `fstat`.
+        let mut buf = [0u8; MAX_TOKEN_FILE_LEN as usize + 1];
         let mut n = 0;
         loop {
             match file.read(&mut buf[n..]) {
@@ -182,7 +183,7 @@ impl Token {
                 Ok(k) => {
                     n += k;
                     if n == buf.len() {
-                        return Err(TokenError::TooLong(n));
+                        return Err(TokenError::TooLarge { size: n as u64 });
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -284,8 +285,15 @@ mod tests {
             Err(TokenError::NotAFile("directory"))
         );
         let crlf = dir.join("crlf");
-        std::fs::write(&crlf, [b'y'; 64].iter().chain(b"\r\n").copied().collect::<Vec<_>>())
-            .unwrap();
+        std::fs::write(
+            &crlf,
+            [b'y'; 64]
+                .iter()
+                .chain(b"\r\n")
+                .copied()
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
         std::fs::set_permissions(&crlf, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(Token::from_file(&crlf).unwrap().as_bytes(), [b'y'; 64]);
         let _ = std::fs::remove_dir_all(&dir);
