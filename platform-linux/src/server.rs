@@ -392,7 +392,7 @@ fn someone_listens(path: &Path) -> Result<bool, ListenError> {
 }
 
 fn bind_listener(path: &Path) -> Result<(UnixListener, (u64, u64)), ListenError> {
-    let addr = UnixAddr::new(path).map_err(|_| ListenError::PathTooLong(path.to_owned()))?;
+    UnixAddr::new(path).map_err(|_| ListenError::PathTooLong(path.to_owned()))?;
     match std::fs::symlink_metadata(path) {
         Ok(meta) => {
             if !meta.file_type().is_socket() {
@@ -418,6 +418,13 @@ fn bind_listener(path: &Path) -> Result<(UnixListener, (u64, u64)), ListenError>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(ListenError::Other(errno(&e))),
     }
+    // Bind, chmod and listen under a private temporary name, then hard-link it to `path`: the
+    // socket file appears only once someone listens on it with mode 0600 (a reader that sees
+    // the file never gets "stale socket" from a producer that is still starting), and `link`
+    // fails with `EEXIST` instead of replacing a socket another producer just created.
+    let tmp = binding_name(path);
+    let tmp_addr = UnixAddr::new(&tmp).map_err(|_| ListenError::PathTooLong(path.to_owned()))?;
+    let _ = std::fs::remove_file(&tmp);
     let fd = socket::socket(
         AddressFamily::Unix,
         SockType::Stream,
@@ -425,32 +432,41 @@ fn bind_listener(path: &Path) -> Result<(UnixListener, (u64, u64)), ListenError>
         None,
     )
     .map_err(ListenError::Other)?;
-    socket::bind(fd.as_raw_fd(), &addr).map_err(|e| match e {
-        // Another producer bound it between our probe and our bind.
-        Errno::EADDRINUSE => ListenError::InUse(path.to_owned()),
+    socket::bind(fd.as_raw_fd(), &tmp_addr).map_err(|e| match e {
         Errno::EACCES | Errno::EPERM => ListenError::PermissionDenied(path.to_owned()),
         other => ListenError::Other(other),
     })?;
-    // Before `listen`, nobody can connect: set the mode first so there is no window.
-    let fixed = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| std::fs::symlink_metadata(path));
-    let meta = match fixed {
-        Ok(m) => m,
-        Err(e) => {
-            let _ = std::fs::remove_file(path);
-            return Err(ListenError::Other(errno(&e)));
-        }
+    let undo = |e: ListenError| {
+        let _ = std::fs::remove_file(&tmp);
+        e
     };
-    if let Err(e) = socket::listen(&fd, Backlog::new(64).unwrap_or(Backlog::MAXCONN)) {
-        let _ = std::fs::remove_file(path);
-        return Err(ListenError::Other(e));
-    }
+    // Before `listen`, nobody can connect: set the mode first so there is no window.
+    let meta = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| std::fs::symlink_metadata(&tmp))
+        .map_err(|e| undo(ListenError::Other(errno(&e))))?;
+    socket::listen(&fd, Backlog::new(64).unwrap_or(Backlog::MAXCONN))
+        .map_err(|e| undo(ListenError::Other(e)))?;
     let listener = UnixListener::from(fd);
-    if let Err(e) = listener.set_nonblocking(true) {
-        let _ = std::fs::remove_file(path);
-        return Err(ListenError::Other(errno(&e)));
-    }
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| undo(ListenError::Other(errno(&e))))?;
+    std::fs::hard_link(&tmp, path).map_err(|e| {
+        undo(match errno(&e) {
+            // Another producer appeared between our probe and now.
+            Errno::EEXIST => ListenError::InUse(path.to_owned()),
+            Errno::EACCES | Errno::EPERM => ListenError::PermissionDenied(path.to_owned()),
+            other => ListenError::Other(other),
+        })
+    })?;
+    let _ = std::fs::remove_file(&tmp);
     Ok((listener, (meta.dev(), meta.ino())))
+}
+
+/// A short, private temporary name next to `path` to bind under before linking to `path`.
+fn binding_name(path: &Path) -> PathBuf {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".vr{}.{n}", std::process::id()))
 }
 
 impl ControlServer {
