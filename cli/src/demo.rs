@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
+use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::signal::{kill, pthread_sigmask, SigSet, SigmaskHow, Signal};
 use nix::sys::stat::Mode;
 use nix::unistd::{getpid, getppid, Pid};
@@ -183,13 +183,12 @@ pub fn run(args: &DemoArgs, stop: &Stop) -> CliResult {
     let mode = MonitorMode::choose(&args.output);
     // The TUI owns the screen: the child's log goes to an anonymous memory file then.
     let log = if mode == MonitorMode::Tui {
-        let fd =
-            memfd_create(c"vitalring-demo-sim-log", MemFdCreateFlag::MFD_CLOEXEC).map_err(|e| {
-                CliError::failure(format!(
-                    "cannot create the log: {}",
-                    e.desc().to_lowercase()
-                ))
-            })?;
+        let fd = memfd_create(c"vitalring-demo-sim-log", MFdFlags::MFD_CLOEXEC).map_err(|e| {
+            CliError::failure(format!(
+                "cannot create the log: {}",
+                e.desc().to_lowercase()
+            ))
+        })?;
         Some(File::from(fd))
     } else {
         None

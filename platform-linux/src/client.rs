@@ -4,29 +4,46 @@
 //! Order of checks (each failure is a named [`HandshakeError`]; every received descriptor is
 //! closed on every failure path):
 //!
+//! 0. **who serves the socket** — before anything is sent (the Hello may carry the token):
+//!    - a socket in a default directory ([`crate::paths::is_default_dir`]) is only used if
+//!      that directory is private: `lstat` says a real directory (not a symlink) owned by our
+//!      effective uid with mode `0700` ([`HandshakeError::SocketDir`]);
+//!    - after `connect`, the server's `SO_PEERCRED` uid (its credentials when it called
+//!      `listen`) must be our effective uid or in [`ConnectOptions::allowed_server_uids`]
+//!      ([`HandshakeError::UntrustedServer`]) — for every path, default or explicit;
 //! 1. the reply is a whole, valid `ControlMessage` and its status is `Ok`;
 //! 2. exactly one descriptor arrived (`MSG_CTRUNC` or more than one: refused, all closed);
-//! 3. `F_GET_SEALS` includes SHRINK | GROW | FUTURE_WRITE | SEAL;
+//! 3. `F_GET_SEALS` includes SHRINK | GROW | SEAL and FUTURE_WRITE or WRITE (either makes
+//!    writing impossible for us; see [`crate::ring::REQUIRED_SEALS`]);
 //! 4. `fstat`: a regular file of exactly `ringBufferSize` bytes (= the geometry's length);
-//! 5. only then `mmap(PROT_READ, MAP_SHARED)`;
+//! 5. the process is made non-dumpable ([`crate::process::set_non_dumpable`]), then — only
+//!    then — `mmap(PROT_READ, MAP_SHARED)`;
 //! 6. the ring header validates (magic, version, CRC, geometry, exact length) and matches the
 //!    reply's geometry and epoch.
 //!
 //! The socket is closed when this returns: the data path never touches it.
+//!
+//! A producer may answer `Busy` (it evicted our connection to make room under a flood, or it
+//! ran out of descriptors): [`connect_retrying`] retries that with backoff for
+//! [`ConnectOptions::busy_retry`] and tells its caller each time it waits.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::SealFlag;
-use nix::sys::socket::{self, MsgFlags};
+use nix::sys::socket::{self, getsockopt, sockopt, MsgFlags};
+use nix::unistd::geteuid;
 use vitalring_core::layout::{Geometry, HeaderError};
 use vitalring_core::Ring;
 
 use crate::fdpass::recv_with_fds;
 use crate::map::RoMapping;
-use crate::ring::{fd_facts, seals, REQUIRED_SEALS};
+use crate::paths::{check_private_dir, is_default_dir, DirError};
+use crate::process::{set_non_dumpable, HardenError};
+use crate::ring::{describe_seals, fd_facts, missing_seals, seals};
 use crate::server::connect_stream;
 use crate::token::Token;
 use crate::wire::{ControlMessage, Hello, Status, WireError, CONTROL_SIZE};
@@ -44,6 +61,18 @@ pub enum HandshakeError {
     NotListening(PathBuf),
     /// Permission denied connecting.
     PermissionDenied(PathBuf),
+    /// The socket is in a default directory that is not private (owner, mode, symlink).
+    SocketDir(DirError),
+    /// The server's `SO_PEERCRED` uid is neither ours nor allow-listed: another user serves
+    /// this socket. Nothing was sent to it.
+    UntrustedServer {
+        /// The server's uid.
+        uid: u32,
+        /// The server's pid (as the kernel recorded it at `listen`).
+        pid: i32,
+    },
+    /// The server's credentials could not be read.
+    PeerCred(Errno),
     /// Connecting, sending or receiving timed out.
     Timeout,
     /// The server closed the connection without a (complete) reply.
@@ -73,6 +102,8 @@ pub enum HandshakeError {
         /// `ringBufferSize`.
         expected: u64,
     },
+    /// The process could not be made non-dumpable before mapping.
+    Harden(HardenError),
     /// `mmap` failed.
     Map(Errno),
     /// The ring header is invalid.
@@ -90,6 +121,12 @@ impl HandshakeError {
             self,
             Self::NoSocket(_) | Self::NotListening(_) | Self::Timeout | Self::Closed { .. }
         )
+    }
+
+    /// True for `Busy`: a producer is there but could not take us right now (retry with
+    /// backoff, see [`connect_retrying`]).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Refused(Status::Busy))
     }
 }
 
@@ -109,6 +146,18 @@ impl core::fmt::Display for HandshakeError {
             Self::PermissionDenied(p) => {
                 write!(f, "permission denied connecting to {}", p.display())
             }
+            Self::SocketDir(e) => write!(f, "{e}"),
+            Self::UntrustedServer { uid, pid } => write!(
+                f,
+                "the socket is served by uid {uid} (pid {pid}), not by our uid {} or an \
+                 allowed producer uid; refusing to attach",
+                nix::unistd::geteuid().as_raw()
+            ),
+            Self::PeerCred(e) => write!(
+                f,
+                "cannot read the producer's credentials: {}",
+                e.desc().to_lowercase()
+            ),
             Self::Timeout => write!(f, "handshake timed out"),
             Self::Closed { got } => write!(
                 f,
@@ -124,12 +173,15 @@ impl core::fmt::Display for HandshakeError {
             Self::NotAMemfd => write!(f, "received descriptor is not a memfd"),
             Self::NotSealed { found } => write!(
                 f,
-                "memfd is not sealed (seals {found:#x}, need shrink|grow|future_write|seal)"
+                "memfd is not sealed: missing {} (it has {}, {found:#x})",
+                missing_seals(*found),
+                describe_seals(*found)
             ),
             Self::SizeMismatch { actual, expected } => write!(
                 f,
                 "memfd is {actual} bytes but the producer announced {expected}"
             ),
+            Self::Harden(e) => write!(f, "{e}"),
             Self::Map(e) => write!(f, "mapping the ring failed: {}", e.desc().to_lowercase()),
             Self::Header(e) => write!(f, "invalid ring header: {e}"),
             Self::HeaderMismatch => write!(f, "ring header does not match the handshake reply"),
@@ -141,16 +193,25 @@ impl core::fmt::Display for HandshakeError {
 impl std::error::Error for HandshakeError {}
 
 /// Handshake tuning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
     /// Timeout for connect, send and the reply (each).
     pub timeout: Duration,
+    /// Server uids trusted besides our own effective uid (a producer running as a service
+    /// account). Empty: only a server running as our uid is trusted.
+    pub allowed_server_uids: Vec<u32>,
+    /// How long [`connect_with`] / [`connect_retrying`] keep retrying a `Busy` producer (with
+    /// backoff from 10 ms doubling to 250 ms). Zero: a `Busy` reply is returned at once.
+    pub busy_retry: Duration,
 }
 
 impl Default for ConnectOptions {
+    /// 1 s timeout, same-uid servers only, no busy retry.
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(1),
+            allowed_server_uids: Vec::new(),
+            busy_retry: Duration::ZERO,
         }
     }
 }
@@ -215,7 +276,8 @@ pub fn connect(
     connect_with(path, channel, token, ConnectOptions::default())
 }
 
-/// [`connect`] with explicit options.
+/// [`connect`] with explicit options (a `Busy` producer is retried for
+/// [`ConnectOptions::busy_retry`], silently; use [`connect_retrying`] to report the waits).
 ///
 /// # Errors
 /// [`HandshakeError`].
@@ -225,10 +287,63 @@ pub fn connect_with(
     token: Option<&Token>,
     options: ConnectOptions,
 ) -> Result<Attached, HandshakeError> {
-    receive(path, channel, token, options)?.map()
+    connect_retrying(path, channel, token, &options, |_, _| {})
 }
 
-/// Steps 1–4 of the handshake: the memfd is received and checked but not mapped.
+/// First pause after a `Busy` reply.
+pub const BUSY_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// Longest pause between `Busy` retries.
+pub const BUSY_BACKOFF_MAX: Duration = Duration::from_millis(250);
+
+/// [`connect`] that keeps retrying while the producer answers `Busy`, for at most
+/// `options.busy_retry`, pausing 10 ms, 20 ms, … up to 250 ms between attempts. Before each
+/// pause it calls `on_busy(error, pause)`, e.g. to print "waiting for producer: busy" once.
+/// Any other error, or `Busy` once the time is up, is returned as is.
+///
+/// # Errors
+/// [`HandshakeError`].
+pub fn connect_retrying(
+    path: &Path,
+    channel: &str,
+    token: Option<&Token>,
+    options: &ConnectOptions,
+    mut on_busy: impl FnMut(&HandshakeError, Duration),
+) -> Result<Attached, HandshakeError> {
+    let give_up = std::time::Instant::now() + options.busy_retry;
+    let mut pause = BUSY_BACKOFF_MIN;
+    loop {
+        let err = match receive(path, channel, token, options.clone()).and_then(ReceivedRing::map) {
+            Ok(a) => return Ok(a),
+            Err(e) if e.is_busy() => e,
+            Err(e) => return Err(e),
+        };
+        let left = give_up.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(err);
+        }
+        let nap = pause.min(left);
+        on_busy(&err, nap);
+        std::thread::sleep(nap);
+        pause = (pause * 2).min(BUSY_BACKOFF_MAX);
+    }
+}
+
+/// Checks that the server on the other end of `stream` runs as our effective uid or an
+/// allowed uid (`SO_PEERCRED` of a connected client socket: the server's credentials when it
+/// called `listen`).
+fn check_server(stream: &UnixStream, allowed: &[u32]) -> Result<(), HandshakeError> {
+    let cred = getsockopt(stream, sockopt::PeerCredentials).map_err(HandshakeError::PeerCred)?;
+    if cred.uid() == geteuid().as_raw() || allowed.contains(&cred.uid()) {
+        return Ok(());
+    }
+    Err(HandshakeError::UntrustedServer {
+        uid: cred.uid(),
+        pid: cred.pid(),
+    })
+}
+
+/// Steps 0–4 of the handshake: the server is authenticated, the memfd received and checked but
+/// not mapped. No `Busy` retry here (see [`connect_retrying`]).
 ///
 /// # Errors
 /// [`HandshakeError`].
@@ -240,7 +355,11 @@ pub fn receive(
 ) -> Result<ReceivedRing, HandshakeError> {
     let hello = Hello::new(channel, token.map(Token::as_bytes))
         .map_err(|_| HandshakeError::InvalidChannel(channel.to_owned()))?;
+    if let Some(dir) = path.parent().filter(|d| is_default_dir(d)) {
+        check_private_dir(dir).map_err(HandshakeError::SocketDir)?;
+    }
     let stream = connect_stream(path, options.timeout).map_err(|e| map_connect_errno(e, path))?;
+    check_server(&stream, &options.allowed_server_uids)?;
     let bytes = hello.to_bytes();
     let mut off = 0;
     while off < bytes.len() {
@@ -318,7 +437,8 @@ pub fn accept_reply(
     })
 }
 
-/// Checks that `fd` is a memfd carrying [`REQUIRED_SEALS`] and exactly `size` bytes long.
+/// Checks that `fd` is a memfd carrying the required seals (SHRINK, GROW, SEAL, and
+/// FUTURE_WRITE or WRITE — see [`crate::ring::REQUIRED_SEALS`]) and exactly `size` bytes long.
 ///
 /// # Errors
 /// [`HandshakeError::NotAMemfd`], [`HandshakeError::NotSealed`],
@@ -329,10 +449,9 @@ pub fn check_ring_fd(fd: BorrowedFd<'_>, size: u64) -> Result<(), HandshakeError
         Err(Errno::EINVAL) => return Err(HandshakeError::NotAMemfd),
         Err(e) => return Err(HandshakeError::Io(e)),
     };
-    if !found.contains(REQUIRED_SEALS) {
-        return Err(HandshakeError::NotSealed {
-            found: found.bits() as u32,
-        });
+    let found = found.bits() as u32;
+    if !missing_seals(found).is_empty() {
+        return Err(HandshakeError::NotSealed { found });
     }
     let facts = fd_facts(fd).map_err(HandshakeError::Io)?;
     if !facts.regular {
@@ -363,12 +482,14 @@ impl ReceivedRing {
         self.geometry
     }
 
-    /// Maps the ring `PROT_READ`/`MAP_SHARED`, validates its header against the reply, and
-    /// closes the memfd (the mapping keeps the memory alive).
+    /// Makes the process non-dumpable, maps the ring `PROT_READ`/`MAP_SHARED`, validates its
+    /// header against the reply, and closes the memfd (the mapping keeps the memory alive).
     ///
     /// # Errors
-    /// [`HandshakeError::Map`], [`HandshakeError::Header`], [`HandshakeError::HeaderMismatch`].
+    /// [`HandshakeError::Harden`], [`HandshakeError::Map`], [`HandshakeError::Header`],
+    /// [`HandshakeError::HeaderMismatch`].
     pub fn map(self) -> Result<Attached, HandshakeError> {
+        set_non_dumpable().map_err(HandshakeError::Harden)?;
         let len = self.geometry.region_len();
         // The seal and size checks ran in `accept_reply` (the only constructor).
         let mapping = RoMapping::map(self.fd.as_fd(), len).map_err(HandshakeError::Map)?;

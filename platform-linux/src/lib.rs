@@ -11,8 +11,9 @@
 //! | [`map`] | read-write (producer) and read-only (reader) mappings as core regions (`unsafe`) |
 //! | [`fdpass`] | `recvmsg` with `SCM_RIGHTS` that never leaks a descriptor (`unsafe`) |
 //! | [`paths`], [`token`] | default socket paths, the private directory, token files |
-//! | [`server`] | the control server (peer credentials, token, timeouts) |
-//! | [`client`] | the reader side of the handshake and every check before `mmap` |
+//! | [`server`] | the control server: one event loop, peer credentials, token, deadlines, pending-connection caps |
+//! | [`client`] | the reader side of the handshake: server authentication and every check before `mmap` |
+//! | [`process`] | `PR_SET_DUMPABLE` 0 for producers and readers |
 //! | [`producer`] | [`SharedMemoryProducer`]: ring + writer + server |
 //! | [`source`] | [`SharedMemorySensorDataSource`]: handshake, polling thread, watchdog, reattach |
 //! | [`clock`] | wall clock (heartbeat values) and monotonic clock (reader timing) |
@@ -34,6 +35,7 @@ pub mod clock;
 pub mod fdpass;
 pub mod map;
 pub mod paths;
+pub mod process;
 pub mod producer;
 pub mod ring;
 pub mod server;
@@ -41,7 +43,9 @@ pub mod source;
 pub mod token;
 pub mod wire;
 
-pub use client::{connect, connect_with, Attached, ConnectOptions, HandshakeError, ReceivedRing};
+pub use client::{
+    connect, connect_retrying, connect_with, Attached, ConnectOptions, HandshakeError, ReceivedRing,
+};
 pub use map::{RoMapping, RwMapping};
 pub use producer::{Producer, ProducerConfig, ProducerError, SharedMemoryProducer};
 pub use server::{ControlServer, ListenError, ServeError, ServeEvent, ServerConfig};

@@ -1,15 +1,21 @@
 //! Where control sockets live, and the private directory that holds them.
 //!
 //! Default path: `$XDG_RUNTIME_DIR/vitalring/<channel>.sock` when `XDG_RUNTIME_DIR` is set to
-//! an absolute path, else `/tmp/vitalring-<uid>/<channel>.sock`. The `vitalring` directory is
-//! created with mode `0700`; an existing one must be a real directory (not a symlink) owned by
-//! our effective uid and not writable by group or others, or it is refused — otherwise another
-//! user could pre-create it and plant or swap sockets in it.
+//! an absolute path, else `/tmp/vitalring-<uid>/<channel>.sock`.
 //!
-//! An explicit socket path (seed 000 uses `/tmp/z-monitor-sensor.sock`) is used as given; its
-//! directory must exist and is not checked (a shared `/tmp` is sticky and world-writable). The
-//! socket itself is always `0600`, and every peer is checked with `SO_PEERCRED` anyway.
+//! The default directory is *private*: a real directory (`lstat`, never a symlink) owned by our
+//! effective uid, with no group or other permission bits (mode `0700`). The producer creates it
+//! so ([`ensure_private_dir`]) and refuses an existing one that is not; a reader refuses to
+//! connect through one that is not ([`check_private_dir`], called by the client for any socket
+//! whose parent is one of the default directories). Otherwise another user could pre-create
+//! `/tmp/vitalring-<victim uid>/` and serve a rogue ring there to the victim's readers.
+//!
+//! An explicit socket path elsewhere (seed 000 uses `/tmp/z-monitor-sensor.sock`) is used as
+//! given; its directory is not checked (a shared `/tmp` is sticky and world-writable). The
+//! socket itself is always `0600`, the server checks every reader with `SO_PEERCRED`, and the
+//! reader checks the server the same way (see [`crate::client`]).
 
+use std::ffi::OsStr;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -23,8 +29,10 @@ use crate::wire::valid_channel;
 pub enum DirError {
     /// The channel name is not 1..=64 bytes of `[A-Za-z0-9._-]`.
     InvalidChannel(String),
-    /// The path exists and is not a directory (or is a symlink).
+    /// The path exists and is not a directory.
     NotADirectory(PathBuf),
+    /// The path is a symbolic link (never followed).
+    Symlink(PathBuf),
     /// The directory is owned by another uid.
     WrongOwner {
         /// The directory.
@@ -32,7 +40,7 @@ pub enum DirError {
         /// Its owner.
         uid: u32,
     },
-    /// The directory is writable by group or others.
+    /// Group or others have some permission on the directory (it must be `0700`).
     InsecureMode {
         /// The directory.
         path: PathBuf,
@@ -53,6 +61,11 @@ impl core::fmt::Display for DirError {
                 "invalid channel name {c:?}: use 1 to 64 of A-Z a-z 0-9 . _ -"
             ),
             Self::NotADirectory(p) => write!(f, "{} is not a directory", p.display()),
+            Self::Symlink(p) => write!(
+                f,
+                "socket directory {} is a symbolic link; refusing it",
+                p.display()
+            ),
             Self::WrongOwner { path, uid } => write!(
                 f,
                 "socket directory {} is owned by uid {uid}, not by us; refusing it",
@@ -60,7 +73,8 @@ impl core::fmt::Display for DirError {
             ),
             Self::InsecureMode { path, mode } => write!(
                 f,
-                "socket directory {} has mode {mode:04o} (group/world-writable); refusing it",
+                "socket directory {} has mode {mode:04o}: group or others have access (it must \
+                 be 0700); refusing it",
                 path.display()
             ),
             Self::PermissionDenied(p) => write!(f, "permission denied on {}", p.display()),
@@ -77,10 +91,28 @@ fn errno(e: &std::io::Error) -> Errno {
 
 /// The directory default sockets live in (not created).
 pub fn default_socket_dir() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if Path::new(&d).is_absolute() => Path::new(&d).join("vitalring"),
-        _ => PathBuf::from(format!("/tmp/vitalring-{}", geteuid().as_raw())),
+    default_socket_dir_in(
+        std::env::var_os("XDG_RUNTIME_DIR").as_deref(),
+        Path::new("/tmp"),
+        geteuid().as_raw(),
+    )
+}
+
+/// [`default_socket_dir`] with its inputs injected: `xdg_runtime_dir` (used if absolute) or
+/// else `<tmp>/vitalring-<uid>`.
+pub fn default_socket_dir_in(xdg_runtime_dir: Option<&OsStr>, tmp: &Path, uid: u32) -> PathBuf {
+    match xdg_runtime_dir {
+        Some(d) if Path::new(d).is_absolute() => Path::new(d).join("vitalring"),
+        _ => tmp.join(format!("vitalring-{uid}")),
     }
+}
+
+/// Whether `dir` is one of the directories a default socket path can be in (the current
+/// default, or the `/tmp/vitalring-<uid>` fallback even when `XDG_RUNTIME_DIR` is set): a
+/// socket there is only trusted if the directory passes [`check_private_dir`].
+pub fn is_default_dir(dir: &Path) -> bool {
+    let uid = geteuid().as_raw();
+    dir == default_socket_dir() || dir == default_socket_dir_in(None, Path::new("/tmp"), uid)
 }
 
 /// The default socket path of `channel` (the directory is not created here).
@@ -94,8 +126,9 @@ pub fn default_socket_path(channel: &str) -> Result<PathBuf, DirError> {
     Ok(default_socket_dir().join(format!("{channel}.sock")))
 }
 
-/// Creates `dir` with mode `0700` if it is missing (its parent must exist), else checks that
-/// it is a directory owned by our effective uid and not group/world-writable.
+/// Creates `dir` with mode `0700` if it is missing (its parent must exist), else checks it
+/// with [`check_private_dir`] (a pre-created directory owned by someone else, with any
+/// group/other bit, or a symlink, is refused — never repaired).
 ///
 /// # Errors
 /// [`DirError`].
@@ -118,8 +151,8 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), DirError> {
     check_private_dir(dir)
 }
 
-/// Checks (without creating) that `dir` is a real directory owned by our effective uid and
-/// not writable by group or others.
+/// Checks (without creating) that `dir` is a real directory — `lstat`, so a symlink is
+/// refused, not followed — owned by our effective uid, with no group or other permission bits.
 ///
 /// # Errors
 /// [`DirError`].
@@ -128,6 +161,9 @@ pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {
         Errno::EACCES | Errno::EPERM => DirError::PermissionDenied(dir.to_owned()),
         other => DirError::Other(dir.to_owned(), other),
     })?;
+    if meta.file_type().is_symlink() {
+        return Err(DirError::Symlink(dir.to_owned()));
+    }
     if !meta.file_type().is_dir() {
         return Err(DirError::NotADirectory(dir.to_owned()));
     }
@@ -138,7 +174,7 @@ pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {
         });
     }
     let mode = meta.mode() & 0o7777;
-    if mode & 0o022 != 0 {
+    if mode & 0o077 != 0 {
         return Err(DirError::InsecureMode {
             path: dir.to_owned(),
             mode,
@@ -180,8 +216,32 @@ mod tests {
         std::os::unix::fs::symlink(&d, &link).unwrap();
         assert!(matches!(
             ensure_private_dir(&link),
-            Err(DirError::NotADirectory(_))
+            Err(DirError::Symlink(_))
         ));
+        // Not writable but readable by group/others: still refused (it must be 0700).
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o750)).unwrap();
+        let e = check_private_dir(&d).unwrap_err();
+        assert!(matches!(e, DirError::InsecureMode { mode: 0o750, .. }));
+        assert!(e.to_string().contains("mode 0750"), "{e}");
         let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn fallback_dir_is_per_uid_under_tmp_unless_xdg_is_absolute() {
+        let tmp = Path::new("/base");
+        assert_eq!(
+            default_socket_dir_in(None, tmp, 1000),
+            Path::new("/base/vitalring-1000")
+        );
+        assert_eq!(
+            default_socket_dir_in(Some(OsStr::new("relative")), tmp, 7),
+            Path::new("/base/vitalring-7")
+        );
+        assert_eq!(
+            default_socket_dir_in(Some(OsStr::new("/run/user/7")), tmp, 7),
+            Path::new("/run/user/7/vitalring")
+        );
+        assert!(is_default_dir(&default_socket_dir()));
+        assert!(!is_default_dir(Path::new("/var")));
     }
 }

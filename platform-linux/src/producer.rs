@@ -22,8 +22,12 @@ use vitalring_core::time::{UnixMs, UnixNs};
 use crate::clock;
 use crate::map::RwMapping;
 use crate::paths::{default_socket_path, ensure_private_dir, DirError};
+use crate::process::{set_non_dumpable, HardenError};
 use crate::ring::{create_sealed_ring, random_epoch, RingError};
-use crate::server::{ControlServer, ListenError, LogFn, RingOffer, ServerConfig, ServerStats};
+use crate::server::{
+    ControlServer, ListenError, LogFn, RingOffer, ServerConfig, ServerStats, DEFAULT_MAX_PENDING,
+    DEFAULT_MAX_PENDING_PER_UID,
+};
 use crate::token::Token;
 use crate::wire::valid_channel;
 
@@ -46,8 +50,10 @@ pub struct ProducerConfig {
     pub allowed_uids: Vec<u32>,
     /// Deadline for a client's Hello.
     pub handshake_timeout: Duration,
-    /// Concurrent handshakes.
+    /// Pending handshakes in total (see [`crate::server`] for the eviction policy).
     pub max_pending: usize,
+    /// Pending handshakes of one peer uid.
+    pub max_pending_per_uid: usize,
     /// Server event sink (`None`: refusals to stderr).
     pub log: Option<LogFn>,
     /// Fixed epoch (tests); `None` draws a random one.
@@ -64,6 +70,7 @@ impl core::fmt::Debug for ProducerConfig {
             .field("allowed_uids", &self.allowed_uids)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("max_pending", &self.max_pending)
+            .field("max_pending_per_uid", &self.max_pending_per_uid)
             .field("epoch", &self.epoch)
             .finish_non_exhaustive()
     }
@@ -79,7 +86,8 @@ impl ProducerConfig {
             token: None,
             allowed_uids: Vec::new(),
             handshake_timeout: Duration::from_secs(1),
-            max_pending: 16,
+            max_pending: DEFAULT_MAX_PENDING,
+            max_pending_per_uid: DEFAULT_MAX_PENDING_PER_UID,
             log: None,
             epoch: None,
         }
@@ -97,6 +105,8 @@ pub enum ProducerError {
     Ring(RingError),
     /// The control socket could not be set up.
     Listen(ListenError),
+    /// The process could not be made non-dumpable.
+    Harden(HardenError),
 }
 
 impl core::fmt::Display for ProducerError {
@@ -106,6 +116,7 @@ impl core::fmt::Display for ProducerError {
             Self::Dir(e) => write!(f, "{e}"),
             Self::Ring(e) => write!(f, "{e}"),
             Self::Listen(e) => write!(f, "{e}"),
+            Self::Harden(e) => write!(f, "{e}"),
         }
     }
 }
@@ -168,6 +179,7 @@ impl SharedMemoryProducer {
                 allowed_uids: config.allowed_uids,
                 handshake_timeout: config.handshake_timeout,
                 max_pending: config.max_pending,
+                max_pending_per_uid: config.max_pending_per_uid,
                 log: config.log,
             },
             RingOffer {
@@ -183,13 +195,18 @@ impl SharedMemoryProducer {
 
     /// A sealed ring with no control socket (in-process readers, benchmarks, tests).
     ///
+    /// Makes the process non-dumpable first ([`crate::process::set_non_dumpable`]): the writable
+    /// mapping of the ring must not be reachable through `/proc/<pid>/mem` by other processes
+    /// of the same uid.
+    ///
     /// # Errors
-    /// [`ProducerError::Ring`].
+    /// [`ProducerError::Harden`], [`ProducerError::Ring`].
     pub fn without_server(
         channel: &str,
         geometry: Geometry,
         epoch: u64,
     ) -> Result<Self, ProducerError> {
+        set_non_dumpable().map_err(ProducerError::Harden)?;
         let name = CString::new(format!("vitalring:{channel}"))
             .unwrap_or_else(|_| CString::from(c"vitalring"));
         let epoch = if epoch == 0 { random_epoch() } else { epoch };

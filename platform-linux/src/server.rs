@@ -3,24 +3,56 @@
 //! `SOCK_STREAM` (not `SEQPACKET`) so that `nc -U`, seed 000's client and any C program can
 //! talk to it; the fixed-size [`Hello`] is read in full with a deadline.
 //!
-//! One accept thread waits (`poll`) on the listener and on a wake pipe (written on drop). Each
-//! accepted connection gets its own short-lived thread, at most
-//! [`ServerConfig::max_pending`] at a time (beyond that: status `Busy`, closed at once), each
-//! bounded by [`ServerConfig::handshake_timeout`] for the whole Hello. So a silent or slow
-//! client costs one thread for at most the timeout and never delays anybody else.
+//! # One event loop, no thread per client
 //!
-//! Per connection, in order: `SO_PEERCRED` uid check → read the Hello (magic and version are
-//! checked on the first bytes, so a foreign client is answered at once) → parse → channel →
-//! token (constant time) → reply `ControlMessage` with the memfd in `SCM_RIGHTS`. Any failure is
-//! answered with a failure status (no descriptor), logged through [`ServerConfig::log`], and the
-//! connection closed.
+//! A single thread `poll`s the listener, a wake pipe (closed on drop) and every *pending*
+//! connection (accepted, Hello not complete yet). All sockets are non-blocking, so a silent
+//! client costs one descriptor and one `pollfd`, never a thread, and cannot delay anyone else.
+//!
+//! Per connection, in order:
+//!
+//! 1. `accept`, then `SO_PEERCRED`: a uid that is neither ours nor allow-listed is answered
+//!    `UidNotAllowed` at once and closed — it never occupies a pending slot;
+//! 2. the Hello is read at once (a client sends it right after connecting, so it is usually
+//!    already there); a complete Hello is served immediately, without ever being pending;
+//! 3. otherwise the connection becomes pending, with a deadline of
+//!    [`ServerConfig::handshake_timeout`] counted **from accept** for the whole Hello;
+//!    magic and version are checked on the first bytes, so a foreign client is answered early;
+//! 4. Hello parsed → channel → token (constant time) → reply `ControlMessage` with the memfd in
+//!    `SCM_RIGHTS`. Any failure is answered with a failure status (no descriptor), logged
+//!    through [`ServerConfig::log`], and the connection closed.
+//!
+//! # Pending-connection policy (why flooding cannot lock readers out)
+//!
+//! Pending connections are capped per peer uid ([`ServerConfig::max_pending_per_uid`]) and in
+//! total ([`ServerConfig::max_pending`]). A newcomer is **never** refused because the caps are
+//! full; instead the server makes room:
+//!
+//! - if the newcomer's uid is at its cap, the **oldest** pending connection of that uid is
+//!   evicted;
+//! - else, if the total is at its cap, the oldest pending connection of the uid that holds the
+//!   **most** pending connections is evicted (so one uid cannot crowd out another).
+//!
+//! The victim first gets one last non-blocking read (its Hello may just have arrived, in which
+//! case it is served, not evicted); an evicted connection is answered `Busy` and closed. A
+//! legitimate client sends its Hello right after `connect`, so it is served before
+//! `max_pending_per_uid` newer connections of a flooding uid could push it out; and if it ever
+//! is pushed out, `Busy` tells it to retry ([`crate::client::connect_retrying`]). Silent
+//! connections therefore cost their owner's share only, and a flood of them merely keeps
+//! evicting itself.
+//!
+//! `Busy` is also the answer when the process runs out of descriptors (`EMFILE`/`ENFILE`): a
+//! descriptor kept in reserve is released to accept the connection, answer it and close it,
+//! so the listener's backlog never fills with connections nobody answers.
+//!
+//! The default stderr log is rate-limited (a flood must not become a disk-filling log); a
+//! [`ServerConfig::log`] callback sees every event.
 
-use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -37,8 +69,13 @@ use vitalring_core::layout::Geometry;
 use crate::token::Token;
 use crate::wire::{valid_channel, ControlMessage, Hello, Status, WireError, HELLO_SIZE};
 
-/// Receives every [`ServeEvent`] (called on server threads).
+/// Receives every [`ServeEvent`] (called on the server thread).
 pub type LogFn = Arc<dyn Fn(&ServeEvent) + Send + Sync>;
+
+/// Default total cap on pending handshakes.
+pub const DEFAULT_MAX_PENDING: usize = 128;
+/// Default cap on pending handshakes of one peer uid.
+pub const DEFAULT_MAX_PENDING_PER_UID: usize = 32;
 
 /// How a control server behaves.
 #[derive(Clone)]
@@ -51,11 +88,15 @@ pub struct ServerConfig {
     pub token: Option<Token>,
     /// Peer uids allowed in addition to our own effective uid (empty: same uid only).
     pub allowed_uids: Vec<u32>,
-    /// Deadline for a client's whole Hello (and for our reply).
+    /// Deadline for a client's whole Hello, counted from `accept`.
     pub handshake_timeout: Duration,
-    /// Handshakes in progress at once; more are answered `Busy`.
+    /// Pending handshakes (accepted, Hello incomplete) in total; beyond it the oldest pending
+    /// connection of the uid holding the most is evicted (answered `Busy`).
     pub max_pending: usize,
-    /// Where events go; `None` prints refusals to stderr.
+    /// Pending handshakes of one peer uid; beyond it that uid's oldest pending connection is
+    /// evicted (answered `Busy`).
+    pub max_pending_per_uid: usize,
+    /// Where events go; `None` prints refusals to stderr (rate-limited).
     pub log: Option<LogFn>,
 }
 
@@ -68,13 +109,15 @@ impl core::fmt::Debug for ServerConfig {
             .field("allowed_uids", &self.allowed_uids)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("max_pending", &self.max_pending)
+            .field("max_pending_per_uid", &self.max_pending_per_uid)
             .finish_non_exhaustive()
     }
 }
 
 impl ServerConfig {
-    /// Defaults for `channel` at `path`: same uid only, no token, 1 s handshake timeout, 16
-    /// concurrent handshakes, refusals logged to stderr.
+    /// Defaults for `channel` at `path`: same uid only, no token, 1 s handshake timeout,
+    /// [`DEFAULT_MAX_PENDING`] pending handshakes in total and [`DEFAULT_MAX_PENDING_PER_UID`]
+    /// per uid, refusals logged to stderr.
     pub fn new(path: PathBuf, channel: &str) -> Self {
         Self {
             path,
@@ -82,7 +125,8 @@ impl ServerConfig {
             token: None,
             allowed_uids: Vec::new(),
             handshake_timeout: Duration::from_secs(1),
-            max_pending: 16,
+            max_pending: DEFAULT_MAX_PENDING,
+            max_pending_per_uid: DEFAULT_MAX_PENDING_PER_UID,
             log: None,
         }
     }
@@ -153,7 +197,13 @@ pub enum ServeError {
     UnknownChannel(String),
     /// Token missing or wrong.
     BadToken,
-    /// Too many handshakes in progress.
+    /// Evicted while pending: its uid (or the server) had too many pending handshakes and
+    /// this was the oldest one (answered `Busy`).
+    Evicted {
+        /// Hello bytes received before eviction.
+        got: usize,
+    },
+    /// The server had no descriptor left to handle the connection (answered `Busy` at once).
     Busy,
     /// Reading or replying failed.
     Io(Errno),
@@ -169,7 +219,7 @@ impl ServeError {
             Self::Wire(w) => w.status(),
             Self::UnknownChannel(_) => Status::UnknownChannel,
             Self::BadToken => Status::BadToken,
-            Self::Busy => Status::Busy,
+            Self::Evicted { .. } | Self::Busy => Status::Busy,
         }
     }
 }
@@ -194,7 +244,12 @@ impl core::fmt::Display for ServeError {
             Self::Wire(w) => write!(f, "invalid hello: {w}"),
             Self::UnknownChannel(c) => write!(f, "unknown channel {c:?}"),
             Self::BadToken => write!(f, "missing or wrong token"),
-            Self::Busy => write!(f, "too many handshakes in progress"),
+            Self::Evicted { got } => write!(
+                f,
+                "evicted after {got} of {HELLO_SIZE} hello bytes: too many pending handshakes, \
+                 this was the oldest"
+            ),
+            Self::Busy => write!(f, "out of file descriptors, refused at once"),
             Self::Io(e) => write!(f, "socket error: {}", e.desc().to_lowercase()),
         }
     }
@@ -259,33 +314,22 @@ pub struct RingOffer {
 pub struct ServerStats {
     /// Readers handed the memfd.
     pub served: u64,
-    /// Connections refused.
+    /// Connections refused (evictions included).
     pub refused: u64,
+    /// Of `refused`: pending connections evicted to make room for newer ones.
+    pub evicted: u64,
 }
 
 struct Shared {
     config: ServerConfig,
     offer: RingOffer,
-    pending: AtomicUsize,
     served: AtomicU64,
     refused: AtomicU64,
+    evicted: AtomicU64,
     stop: AtomicBool,
 }
 
-impl Shared {
-    fn log(&self, event: &ServeEvent) {
-        match &self.config.log {
-            Some(f) => f(event),
-            None => {
-                if !matches!(event, ServeEvent::Served { .. }) {
-                    eprintln!("vitalring: control {}: {event}", self.config.path.display());
-                }
-            }
-        }
-    }
-}
-
-/// A running control server. Dropping it stops the accept thread and removes the socket file
+/// A running control server. Dropping it stops the server thread and removes the socket file
 /// (only if the file is still the one this server bound).
 pub struct ControlServer {
     shared: Arc<Shared>,
@@ -348,7 +392,7 @@ fn someone_listens(path: &Path) -> Result<bool, ListenError> {
 }
 
 fn bind_listener(path: &Path) -> Result<(UnixListener, (u64, u64)), ListenError> {
-    let addr = UnixAddr::new(path).map_err(|_| ListenError::PathTooLong(path.to_owned()))?;
+    UnixAddr::new(path).map_err(|_| ListenError::PathTooLong(path.to_owned()))?;
     match std::fs::symlink_metadata(path) {
         Ok(meta) => {
             if !meta.file_type().is_socket() {
@@ -374,6 +418,13 @@ fn bind_listener(path: &Path) -> Result<(UnixListener, (u64, u64)), ListenError>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(ListenError::Other(errno(&e))),
     }
+    // Bind, chmod and listen under a private temporary name, then hard-link it to `path`: the
+    // socket file appears only once someone listens on it with mode 0600 (a reader that sees
+    // the file never gets "stale socket" from a producer that is still starting), and `link`
+    // fails with `EEXIST` instead of replacing a socket another producer just created.
+    let tmp = binding_name(path);
+    let tmp_addr = UnixAddr::new(&tmp).map_err(|_| ListenError::PathTooLong(path.to_owned()))?;
+    let _ = std::fs::remove_file(&tmp);
     let fd = socket::socket(
         AddressFamily::Unix,
         SockType::Stream,
@@ -381,32 +432,41 @@ fn bind_listener(path: &Path) -> Result<(UnixListener, (u64, u64)), ListenError>
         None,
     )
     .map_err(ListenError::Other)?;
-    socket::bind(fd.as_raw_fd(), &addr).map_err(|e| match e {
-        // Another producer bound it between our probe and our bind.
-        Errno::EADDRINUSE => ListenError::InUse(path.to_owned()),
+    socket::bind(fd.as_raw_fd(), &tmp_addr).map_err(|e| match e {
         Errno::EACCES | Errno::EPERM => ListenError::PermissionDenied(path.to_owned()),
         other => ListenError::Other(other),
     })?;
-    // Before `listen`, nobody can connect: set the mode first so there is no window.
-    let fixed = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| std::fs::symlink_metadata(path));
-    let meta = match fixed {
-        Ok(m) => m,
-        Err(e) => {
-            let _ = std::fs::remove_file(path);
-            return Err(ListenError::Other(errno(&e)));
-        }
+    let undo = |e: ListenError| {
+        let _ = std::fs::remove_file(&tmp);
+        e
     };
-    if let Err(e) = socket::listen(&fd, Backlog::new(64).unwrap_or(Backlog::MAXCONN)) {
-        let _ = std::fs::remove_file(path);
-        return Err(ListenError::Other(e));
-    }
+    // Before `listen`, nobody can connect: set the mode first so there is no window.
+    let meta = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| std::fs::symlink_metadata(&tmp))
+        .map_err(|e| undo(ListenError::Other(errno(&e))))?;
+    socket::listen(&fd, Backlog::new(64).unwrap_or(Backlog::MAXCONN))
+        .map_err(|e| undo(ListenError::Other(e)))?;
     let listener = UnixListener::from(fd);
-    if let Err(e) = listener.set_nonblocking(true) {
-        let _ = std::fs::remove_file(path);
-        return Err(ListenError::Other(errno(&e)));
-    }
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| undo(ListenError::Other(errno(&e))))?;
+    std::fs::hard_link(&tmp, path).map_err(|e| {
+        undo(match errno(&e) {
+            // Another producer appeared between our probe and now.
+            Errno::EEXIST => ListenError::InUse(path.to_owned()),
+            Errno::EACCES | Errno::EPERM => ListenError::PermissionDenied(path.to_owned()),
+            other => ListenError::Other(other),
+        })
+    })?;
+    let _ = std::fs::remove_file(&tmp);
     Ok((listener, (meta.dev(), meta.ino())))
+}
+
+/// A short, private temporary name next to `path` to bind under before linking to `path`.
+fn binding_name(path: &Path) -> PathBuf {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".vr{}.{n}", std::process::id()))
 }
 
 impl ControlServer {
@@ -427,18 +487,28 @@ impl ControlServer {
         };
         let (wake_r, wake_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| cleanup(ListenError::Other(e)))?;
+        let reserve = reserve_fd().map_err(|e| cleanup(ListenError::Other(e)))?;
         let shared = Arc::new(Shared {
             config,
             offer,
-            pending: AtomicUsize::new(0),
             served: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("vitalring-control".into())
-            .spawn(move || accept_loop(&s, &listener, &wake_r))
+            .spawn(move || {
+                EventLoop {
+                    shared: &s,
+                    listener: &listener,
+                    pending: Vec::new(),
+                    reserve: Some(reserve),
+                    stderr: StderrLimit::default(),
+                }
+                .run(&wake_r);
+            })
             .map_err(|e| cleanup(ListenError::Other(errno(&e))))?;
         Ok(Self {
             shared,
@@ -458,6 +528,7 @@ impl ControlServer {
         ServerStats {
             served: self.shared.served.load(Ordering::Relaxed),
             refused: self.shared.refused.load(Ordering::Relaxed),
+            evicted: self.shared.evicted.load(Ordering::Relaxed),
         }
     }
 }
@@ -465,7 +536,7 @@ impl ControlServer {
 impl Drop for ControlServer {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        // Closing the write end makes the read end readable (EOF): the accept thread wakes.
+        // Closing the write end makes the read end readable (EOF): the server thread wakes.
         self.wake = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -481,182 +552,380 @@ impl Drop for ControlServer {
     }
 }
 
-fn accept_loop(shared: &Arc<Shared>, listener: &UnixListener, wake: &OwnedFd) {
-    loop {
-        if shared.stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let mut fds = [
-            PollFd::new(listener.as_fd(), PollFlags::POLLIN),
-            PollFd::new(wake.as_fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) => {}
-            Err(Errno::EINTR) => continue,
-            Err(e) => {
-                shared.log(&ServeEvent::AcceptFailed(e));
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-        }
-        if fds[1].any().unwrap_or(false) || shared.stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let stream = match listener.accept() {
-            Ok((s, _)) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                shared.log(&ServeEvent::AcceptFailed(errno(&e)));
-                // EMFILE and friends: back off briefly instead of spinning.
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-        };
-        let cap = shared.config.max_pending.max(1);
-        if shared.pending.fetch_add(1, Ordering::AcqRel) >= cap {
-            shared.pending.fetch_sub(1, Ordering::AcqRel);
-            let _ = stream.set_nonblocking(true);
-            refuse(shared, &stream, None, ServeError::Busy);
-            continue;
-        }
-        let s = Arc::clone(shared);
-        let spawned = std::thread::Builder::new()
-            .name("vitalring-handshake".into())
-            .spawn(move || {
-                serve_one(&s, &stream);
-                s.pending.fetch_sub(1, Ordering::AcqRel);
-            });
-        if let Err(e) = spawned {
-            shared.pending.fetch_sub(1, Ordering::AcqRel);
-            shared.log(&ServeEvent::AcceptFailed(errno(&e)));
-        }
-    }
+/// A descriptor held in reserve for `EMFILE`: released to accept and answer one connection.
+fn reserve_fd() -> Result<OwnedFd, Errno> {
+    std::fs::File::open("/dev/null")
+        .map(OwnedFd::from)
+        .map_err(|e| errno(&e))
 }
 
-fn send_all(stream: &UnixStream, bytes: &[u8]) -> Result<(), Errno> {
-    let mut off = 0;
-    while off < bytes.len() {
-        match socket::send(stream.as_raw_fd(), &bytes[off..], MsgFlags::MSG_NOSIGNAL) {
-            Ok(n) => off += n,
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+/// Connections accepted per wake-up before pending ones are read again.
+const ACCEPT_BURST: usize = 32;
+
+/// An accepted connection whose Hello is not complete yet.
+struct Pending {
+    stream: UnixStream,
+    uid: u32,
+    pid: i32,
+    deadline: Instant,
+    buf: [u8; HELLO_SIZE],
+    got: usize,
 }
 
-fn refuse(shared: &Shared, stream: &UnixStream, peer: Option<(u32, i32)>, error: ServeError) {
-    let reply = ControlMessage::failure(error.status()).to_bytes();
-    // The client may be gone; the refusal is logged either way.
-    let _ = send_all(stream, &reply);
-    shared.refused.fetch_add(1, Ordering::Relaxed);
-    shared.log(&ServeEvent::Refused {
-        uid: peer.map(|p| p.0),
-        pid: peer.map(|p| p.1),
-        error,
-    });
+/// What one non-blocking read step made of a pending connection.
+enum Step {
+    /// Still incomplete, nothing wrong so far.
+    More,
+    /// A whole, valid Hello.
+    Hello(Hello),
+    /// Refuse with this error.
+    Fail(ServeError),
 }
 
-fn serve_one(shared: &Shared, stream: &UnixStream) {
-    let cfg = &shared.config;
-    if stream.set_nonblocking(false).is_err() {
-        refuse(shared, stream, None, ServeError::Io(Errno::EIO));
-        return;
-    }
-    let _ = stream.set_write_timeout(Some(cfg.handshake_timeout));
-    let creds = match getsockopt(stream, sockopt::PeerCredentials) {
-        Ok(c) => c,
-        Err(e) => return refuse(shared, stream, None, ServeError::PeerCred(e)),
-    };
-    let peer = Some((creds.uid(), creds.pid()));
-    let me = geteuid().as_raw();
-    if creds.uid() != me && !cfg.allowed_uids.contains(&creds.uid()) {
-        return refuse(shared, stream, peer, ServeError::UidNotAllowed(creds.uid()));
-    }
-    let hello = match read_hello(stream, cfg.handshake_timeout) {
-        Ok(h) => h,
-        Err(e) => return refuse(shared, stream, peer, e),
-    };
-    if hello.channel_str() != cfg.channel {
-        let c = hello.channel_str().to_owned();
-        return refuse(shared, stream, peer, ServeError::UnknownChannel(c));
-    }
-    if let Some(token) = &cfg.token {
-        if !token.matches(hello.token_bytes()) {
-            return refuse(shared, stream, peer, ServeError::BadToken);
-        }
-    }
-    let offer = &shared.offer;
-    let reply = ControlMessage::ok(offer.geometry, offer.epoch).to_bytes();
-    let fds = [offer.fd.as_raw_fd()];
-    let iov = [std::io::IoSlice::new(&reply)];
-    let sent = socket::sendmsg::<()>(
-        stream.as_raw_fd(),
-        &iov,
-        &[Cmsg::ScmRights(&fds)],
-        MsgFlags::MSG_NOSIGNAL,
-        None,
-    );
-    match sent {
-        // A stream socket sends these 40 bytes whole or not at all in practice; a short send
-        // would leave the client with a truncated reply, which it reports.
-        Ok(n) if n == reply.len() => {
-            shared.served.fetch_add(1, Ordering::Relaxed);
-            shared.log(&ServeEvent::Served {
-                uid: creds.uid(),
-                pid: creds.pid(),
-            });
-        }
-        Ok(_) => {
-            shared.refused.fetch_add(1, Ordering::Relaxed);
-            shared.log(&ServeEvent::Refused {
-                uid: Some(creds.uid()),
-                pid: Some(creds.pid()),
-                error: ServeError::Io(Errno::EMSGSIZE),
-            });
-        }
-        Err(e) => {
-            shared.refused.fetch_add(1, Ordering::Relaxed);
-            shared.log(&ServeEvent::Refused {
-                uid: Some(creds.uid()),
-                pid: Some(creds.pid()),
-                error: ServeError::Io(e),
-            });
-        }
-    }
-}
-
-fn read_hello(mut stream: &UnixStream, timeout: Duration) -> Result<Hello, ServeError> {
-    let deadline = Instant::now() + timeout;
-    let mut buf = [0u8; HELLO_SIZE];
-    let mut got = 0;
-    while got < HELLO_SIZE {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(ServeError::Timeout { got });
-        }
-        stream
-            .set_read_timeout(Some(left))
-            .map_err(|e| ServeError::Io(errno(&e)))?;
-        match stream.read(&mut buf[got..]) {
-            Ok(0) => {
-                // Say precisely what was wrong with what did arrive, if anything.
-                Hello::check_prefix(&buf[..got]).map_err(ServeError::Wire)?;
-                return Err(ServeError::Closed { got });
-            }
-            Ok(n) => {
-                got += n;
-                Hello::check_prefix(&buf[..got]).map_err(ServeError::Wire)?;
-            }
-            Err(e) => match e.kind() {
-                std::io::ErrorKind::Interrupted => {}
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                    return Err(ServeError::Timeout { got })
+impl Pending {
+    /// Reads whatever has arrived (never blocks).
+    fn step(&mut self) -> Step {
+        while self.got < HELLO_SIZE {
+            match socket::recv(
+                self.stream.as_raw_fd(),
+                &mut self.buf[self.got..],
+                MsgFlags::MSG_DONTWAIT,
+            ) {
+                Ok(0) => {
+                    // Say precisely what was wrong with what did arrive, if anything.
+                    if let Err(w) = Hello::check_prefix(&self.buf[..self.got]) {
+                        return Step::Fail(ServeError::Wire(w));
+                    }
+                    return Step::Fail(ServeError::Closed { got: self.got });
                 }
-                _ => return Err(ServeError::Io(errno(&e))),
-            },
+                Ok(n) => {
+                    self.got += n;
+                    if let Err(w) = Hello::check_prefix(&self.buf[..self.got]) {
+                        return Step::Fail(ServeError::Wire(w));
+                    }
+                }
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => return Step::More,
+                Err(e) => return Step::Fail(ServeError::Io(e)),
+            }
+        }
+        match Hello::parse(&self.buf) {
+            Ok(h) => Step::Hello(h),
+            Err(w) => Step::Fail(ServeError::Wire(w)),
         }
     }
-    Hello::parse(&buf).map_err(ServeError::Wire)
+}
+
+/// Rate limit of the default stderr log: at most this many lines a second.
+const STDERR_LINES_PER_SEC: u32 = 20;
+
+#[derive(Default)]
+struct StderrLimit {
+    window: Option<Instant>,
+    printed: u32,
+    suppressed: u64,
+}
+
+struct EventLoop<'a> {
+    shared: &'a Shared,
+    listener: &'a UnixListener,
+    /// In accept order: index 0 is the oldest.
+    pending: Vec<Pending>,
+    reserve: Option<OwnedFd>,
+    stderr: StderrLimit,
+}
+
+impl EventLoop<'_> {
+    fn log(&mut self, event: &ServeEvent) {
+        if let Some(f) = &self.shared.config.log {
+            f(event);
+            return;
+        }
+        if matches!(event, ServeEvent::Served { .. }) {
+            return;
+        }
+        let now = Instant::now();
+        let path = self.shared.config.path.display();
+        let l = &mut self.stderr;
+        if l.window
+            .is_none_or(|w| now.duration_since(w) >= Duration::from_secs(1))
+        {
+            if l.suppressed > 0 {
+                eprintln!(
+                    "vitalring: control {path}: {} more refusals not shown",
+                    l.suppressed
+                );
+            }
+            *l = StderrLimit {
+                window: Some(now),
+                ..StderrLimit::default()
+            };
+        }
+        if l.printed < STDERR_LINES_PER_SEC {
+            l.printed += 1;
+            eprintln!("vitalring: control {path}: {event}");
+        } else {
+            l.suppressed += 1;
+        }
+    }
+
+    fn run(mut self, wake: &OwnedFd) {
+        loop {
+            if self.shared.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let now = Instant::now();
+            self.expire(now);
+            let timeout =
+                self.pending
+                    .iter()
+                    .map(|p| p.deadline)
+                    .min()
+                    .map_or(PollTimeout::NONE, |d| {
+                        // Round up so we never wake a hair before the deadline and spin.
+                        let ms = d.saturating_duration_since(now).as_micros().div_ceil(1000);
+                        PollTimeout::try_from(ms.min(60_000) as i32).unwrap_or(PollTimeout::MAX)
+                    });
+            let (woken, listener_ready, ready) = {
+                let mut fds = Vec::with_capacity(2 + self.pending.len());
+                fds.push(PollFd::new(wake.as_fd(), PollFlags::POLLIN));
+                fds.push(PollFd::new(self.listener.as_fd(), PollFlags::POLLIN));
+                for p in &self.pending {
+                    fds.push(PollFd::new(p.stream.as_fd(), PollFlags::POLLIN));
+                }
+                match poll(&mut fds, timeout) {
+                    Ok(_) => {}
+                    Err(Errno::EINTR) => continue,
+                    Err(e) => {
+                        // Cannot happen with valid descriptors; do not spin if it does.
+                        self.log(&ServeEvent::AcceptFailed(e));
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                }
+                let any = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
+                let ready: Vec<bool> = fds[2..].iter().map(any).collect();
+                (any(&fds[0]), any(&fds[1]), ready)
+            };
+            if woken || self.shared.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            // Pending connections first (in accept order), then newcomers.
+            let mut i = 0;
+            let mut k = 0;
+            while i < self.pending.len() {
+                let is_ready = ready.get(k).copied().unwrap_or(false);
+                k += 1;
+                if is_ready && self.advance(i) {
+                    continue; // removed: the next one moved into `i`
+                }
+                i += 1;
+            }
+            if listener_ready {
+                self.accept_burst();
+            }
+        }
+    }
+
+    /// Refuses every pending connection whose deadline has passed.
+    fn expire(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.pending.len() {
+            if self.pending[i].deadline <= now {
+                let p = self.pending.remove(i);
+                let got = p.got;
+                self.refuse(&p.stream, Some((p.uid, p.pid)), ServeError::Timeout { got });
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Reads pending connection `i`; returns whether it was finished (and removed).
+    fn advance(&mut self, i: usize) -> bool {
+        match self.pending[i].step() {
+            Step::More => false,
+            Step::Hello(h) => {
+                let p = self.pending.remove(i);
+                self.serve(&p.stream, p.uid, p.pid, &h);
+                true
+            }
+            Step::Fail(e) => {
+                let p = self.pending.remove(i);
+                self.refuse(&p.stream, Some((p.uid, p.pid)), e);
+                true
+            }
+        }
+    }
+
+    fn accept_burst(&mut self) {
+        for _ in 0..ACCEPT_BURST {
+            match self.listener.accept() {
+                Ok((stream, _)) => self.admit(stream),
+                Err(e) => match errno(&e) {
+                    Errno::EAGAIN => return,
+                    Errno::EINTR | Errno::ECONNABORTED => {}
+                    Errno::EMFILE | Errno::ENFILE => {
+                        self.accept_with_reserve(errno(&e));
+                        return;
+                    }
+                    other => {
+                        self.log(&ServeEvent::AcceptFailed(other));
+                        return;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Out of descriptors: release the reserve, accept one connection, answer it `Busy`, close
+    /// it, take the reserve back. The backlog never fills with connections nobody answers.
+    fn accept_with_reserve(&mut self, cause: Errno) {
+        self.log(&ServeEvent::AcceptFailed(cause));
+        self.reserve = None;
+        if let Ok((stream, _)) = self.listener.accept() {
+            let peer = getsockopt(&stream, sockopt::PeerCredentials)
+                .ok()
+                .map(|c| (c.uid(), c.pid()));
+            self.refuse(&stream, peer, ServeError::Busy);
+        }
+        self.reserve = reserve_fd().ok();
+        if self.reserve.is_none() {
+            // Nothing to release next time either; give other threads a moment to close some.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Checks a freshly accepted connection, reads what it already sent, and serves it, refuses
+    /// it, or makes it pending (evicting as the policy says).
+    fn admit(&mut self, stream: UnixStream) {
+        let accepted = Instant::now();
+        if let Err(e) = stream.set_nonblocking(true) {
+            return self.refuse(&stream, None, ServeError::Io(errno(&e)));
+        }
+        let creds = match getsockopt(&stream, sockopt::PeerCredentials) {
+            Ok(c) => c,
+            Err(e) => return self.refuse(&stream, None, ServeError::PeerCred(e)),
+        };
+        let (uid, pid) = (creds.uid(), creds.pid());
+        let cfg = &self.shared.config;
+        if uid != geteuid().as_raw() && !cfg.allowed_uids.contains(&uid) {
+            return self.refuse(&stream, Some((uid, pid)), ServeError::UidNotAllowed(uid));
+        }
+        let mut p = Pending {
+            stream,
+            uid,
+            pid,
+            deadline: accepted + cfg.handshake_timeout,
+            buf: [0; HELLO_SIZE],
+            got: 0,
+        };
+        match p.step() {
+            Step::Hello(h) => return self.serve(&p.stream, uid, pid, &h),
+            Step::Fail(e) => return self.refuse(&p.stream, Some((uid, pid)), e),
+            Step::More => {}
+        }
+        self.make_room(uid);
+        self.pending.push(p);
+    }
+
+    /// Evicts until a connection of `uid` fits under both caps.
+    fn make_room(&mut self, uid: u32) {
+        let per_uid = self.shared.config.max_pending_per_uid.max(1);
+        let total = self.shared.config.max_pending.max(1);
+        loop {
+            let mine = self.pending.iter().filter(|p| p.uid == uid).count();
+            let victim_uid = if mine >= per_uid {
+                uid
+            } else if self.pending.len() >= total {
+                match self.heaviest_uid() {
+                    Some(u) => u,
+                    None => return,
+                }
+            } else {
+                return;
+            };
+            let Some(i) = self.pending.iter().position(|p| p.uid == victim_uid) else {
+                return;
+            };
+            // One last chance: its Hello may just have arrived.
+            if self.advance(i) {
+                continue;
+            }
+            let p = self.pending.remove(i);
+            self.shared.evicted.fetch_add(1, Ordering::Relaxed);
+            let got = p.got;
+            self.refuse(&p.stream, Some((p.uid, p.pid)), ServeError::Evicted { got });
+        }
+    }
+
+    /// The uid with the most pending connections (ties: the one whose oldest is oldest).
+    fn heaviest_uid(&self) -> Option<u32> {
+        let mut best: Option<(usize, u32)> = None;
+        for p in &self.pending {
+            let n = self.pending.iter().filter(|q| q.uid == p.uid).count();
+            if best.is_none_or(|(m, _)| n > m) {
+                best = Some((n, p.uid));
+            }
+        }
+        best.map(|(_, u)| u)
+    }
+
+    fn refuse(&mut self, stream: &UnixStream, peer: Option<(u32, i32)>, error: ServeError) {
+        let reply = ControlMessage::failure(error.status()).to_bytes();
+        // The client may be gone; the refusal is logged either way. The reply is the first
+        // thing ever sent on this socket, so it fits its buffer: a non-blocking send is whole.
+        let _ = socket::send(
+            stream.as_raw_fd(),
+            &reply,
+            MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+        );
+        self.shared.refused.fetch_add(1, Ordering::Relaxed);
+        self.log(&ServeEvent::Refused {
+            uid: peer.map(|p| p.0),
+            pid: peer.map(|p| p.1),
+            error,
+        });
+    }
+
+    fn serve(&mut self, stream: &UnixStream, uid: u32, pid: i32, hello: &Hello) {
+        let cfg = &self.shared.config;
+        let peer = Some((uid, pid));
+        if hello.channel_str() != cfg.channel {
+            let c = hello.channel_str().to_owned();
+            return self.refuse(stream, peer, ServeError::UnknownChannel(c));
+        }
+        if let Some(token) = &cfg.token {
+            if !token.matches(hello.token_bytes()) {
+                return self.refuse(stream, peer, ServeError::BadToken);
+            }
+        }
+        let offer = &self.shared.offer;
+        let reply = ControlMessage::ok(offer.geometry, offer.epoch).to_bytes();
+        let fds = [offer.fd.as_raw_fd()];
+        let iov = [std::io::IoSlice::new(&reply)];
+        // First and only message on this socket: it fits the (empty) buffer whole.
+        let sent = socket::sendmsg::<()>(
+            stream.as_raw_fd(),
+            &iov,
+            &[Cmsg::ScmRights(&fds)],
+            MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+            None,
+        );
+        let error = match sent {
+            Ok(n) if n == reply.len() => {
+                self.shared.served.fetch_add(1, Ordering::Relaxed);
+                return self.log(&ServeEvent::Served { uid, pid });
+            }
+            // A short send would leave the client with a truncated reply, which it reports.
+            Ok(_) => ServeError::Io(Errno::EMSGSIZE),
+            Err(e) => ServeError::Io(e),
+        };
+        self.shared.refused.fetch_add(1, Ordering::Relaxed);
+        self.log(&ServeEvent::Refused {
+            uid: Some(uid),
+            pid: Some(pid),
+            error,
+        });
+    }
 }

@@ -325,7 +325,10 @@ impl SharedMemorySensorDataSource {
             &config.socket_path,
             &config.channel,
             config.token.as_ref(),
-            ConnectOptions { timeout },
+            ConnectOptions {
+                timeout,
+                ..ConnectOptions::default()
+            },
         )
         .map_err(SourceError::Handshake)?;
         let scratch = vec![0u8; attached.geometry().payload_capacity()].into_boxed_slice();

@@ -4,6 +4,11 @@
 //! read it from a file that must be a regular file owned by the caller's uid and readable by
 //! nobody else (mode `0600` or stricter; any group/other permission bit is refused). One
 //! trailing newline is stripped; the token is 1..=64 bytes.
+//!
+//! The file is opened with `O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC` and checked with `fstat` on
+//! the opened descriptor before a byte is read: a symlink is refused, a FIFO or device is
+//! refused at once instead of blocking the program forever, and a file larger than
+//! [`MAX_TOKEN_FILE_LEN`] is refused with its actual size, unread.
 
 use std::fs::File;
 use std::io::Read;
@@ -35,8 +40,13 @@ pub enum TokenError {
     NotFound,
     /// Permission denied opening it.
     PermissionDenied,
-    /// Not a regular file.
-    NotAFile,
+    /// Not a regular file (what it is instead: `fifo`, `directory`, `symbolic link`, ...).
+    NotAFile(&'static str),
+    /// The file is larger than any token file can be.
+    TooLarge {
+        /// Its size in bytes.
+        size: u64,
+    },
     /// Owned by another uid.
     WrongOwner {
         /// The file's owner.
@@ -60,7 +70,12 @@ impl core::fmt::Display for TokenError {
         match self {
             Self::NotFound => write!(f, "token file not found"),
             Self::PermissionDenied => write!(f, "permission denied reading the token file"),
-            Self::NotAFile => write!(f, "token file is not a regular file"),
+            Self::NotAFile(kind) => write!(f, "token file is not a regular file (it is a {kind})"),
+            Self::TooLarge { size } => write!(
+                f,
+                "token file is {size} bytes; a token file holds at most {MAX_TOKEN_LEN} bytes \
+                 and a newline ({MAX_TOKEN_FILE_LEN} bytes)"
+            ),
             Self::WrongOwner { uid } => write!(f, "token file is owned by uid {uid}, not by us"),
             Self::InsecureMode { mode } => write!(
                 f,
@@ -74,6 +89,28 @@ impl core::fmt::Display for TokenError {
 }
 
 impl std::error::Error for TokenError {}
+
+/// The largest token file accepted: a 64-byte token and a `\r\n`.
+pub const MAX_TOKEN_FILE_LEN: u64 = MAX_TOKEN_LEN as u64 + 2;
+
+fn kind_of(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_dir() {
+        "directory"
+    } else if ft.is_symlink() {
+        "symbolic link"
+    } else if ft.is_fifo() {
+        "fifo"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_char_device() {
+        "character device"
+    } else if ft.is_block_device() {
+        "block device"
+    } else {
+        "special file"
+    }
+}
 
 fn io_error(e: &std::io::Error) -> TokenError {
     match Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)) {
@@ -104,24 +141,31 @@ impl Token {
     }
 
     /// Reads a token from `path`, refusing a file that is not a regular file owned by our
-    /// effective uid with no group/other permission bits. The checks run on the opened file
-    /// (`fstat`), so the file cannot be swapped between check and read; symlinks are not
-    /// followed (`O_NOFOLLOW`).
+    /// effective uid with no group/other permission bits, or that is larger than
+    /// [`MAX_TOKEN_FILE_LEN`]. The checks run on the opened file (`fstat`), so the file cannot
+    /// be swapped between check and read; symlinks are not followed (`O_NOFOLLOW`), and the
+    /// open never blocks (`O_NONBLOCK`: a FIFO without a writer is opened, seen by `fstat`,
+    /// and refused).
     ///
     /// # Errors
     /// [`TokenError`].
     pub fn from_file(path: &Path) -> Result<Self, TokenError> {
         let mut file = File::options()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(path)
             .map_err(|e| match e.raw_os_error() {
-                Some(libc::ELOOP) => TokenError::NotAFile,
+                Some(libc::ELOOP) => TokenError::NotAFile("symbolic link"),
+                // A FIFO or socket that cannot be opened without blocking or at all.
+                Some(libc::ENXIO) => TokenError::NotAFile("fifo or socket"),
                 _ => io_error(&e),
             })?;
         let meta = file.metadata().map_err(|e| io_error(&e))?;
         if !meta.is_file() {
-            return Err(TokenError::NotAFile);
+            return Err(TokenError::NotAFile(kind_of(meta.file_type())));
+        }
+        if meta.len() > MAX_TOKEN_FILE_LEN {
+            return Err(TokenError::TooLarge { size: meta.len() });
         }
         if meta.uid() != geteuid().as_raw() {
             return Err(TokenError::WrongOwner { uid: meta.uid() });
@@ -130,7 +174,8 @@ impl Token {
         if mode & 0o077 != 0 {
             return Err(TokenError::InsecureMode { mode });
         }
-        let mut buf = [0u8; MAX_TOKEN_LEN + 2];
+        // One byte more than the largest file: filling it means the file grew after `fstat`.
+        let mut buf = [0u8; MAX_TOKEN_FILE_LEN as usize + 1];
         let mut n = 0;
         loop {
             match file.read(&mut buf[n..]) {
@@ -138,7 +183,7 @@ impl Token {
                 Ok(k) => {
                     n += k;
                     if n == buf.len() {
-                        return Err(TokenError::TooLong(n));
+                        return Err(TokenError::TooLarge { size: n as u64 });
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -231,7 +276,26 @@ mod tests {
         assert_eq!(Token::from_file(&empty), Err(TokenError::Empty));
         let link = dir.join("link");
         std::os::unix::fs::symlink(&p, &link).unwrap();
-        assert_eq!(Token::from_file(&link), Err(TokenError::NotAFile));
+        assert_eq!(
+            Token::from_file(&link),
+            Err(TokenError::NotAFile("symbolic link"))
+        );
+        assert_eq!(
+            Token::from_file(&dir),
+            Err(TokenError::NotAFile("directory"))
+        );
+        let crlf = dir.join("crlf");
+        std::fs::write(
+            &crlf,
+            [b'y'; 64]
+                .iter()
+                .chain(b"\r\n")
+                .copied()
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        std::fs::set_permissions(&crlf, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(Token::from_file(&crlf).unwrap().as_bytes(), [b'y'; 64]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use nix::fcntl::{fcntl, FcntlArg, SealFlag};
-use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
+use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::socket::{sendmsg, ControlMessage as Cmsg, MsgFlags};
 use vitalring_core::layout::{Geometry, HeaderError};
 use vitalring_linux::client::{connect_with, ConnectOptions};
@@ -30,14 +30,14 @@ const EPOCH: u64 = 0x5EED;
 fn memfd(size: usize, head: &[u8], seals: SealFlag) -> OwnedFd {
     let fd = memfd_create(
         c"rogue",
-        MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING,
+        MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING,
     )
     .unwrap();
     nix::unistd::ftruncate(&fd, size as i64).unwrap();
     let n = head.len().min(size);
     nix::sys::uio::pwrite(&fd, &head[..n], 0).unwrap();
     if !seals.is_empty() {
-        fcntl(fd.as_raw_fd(), FcntlArg::F_ADD_SEALS(seals)).unwrap();
+        fcntl(&fd, FcntlArg::F_ADD_SEALS(seals)).unwrap();
     }
     fd
 }
@@ -91,6 +91,7 @@ fn attempt(path: &Path, reply: Vec<u8>, fds: Vec<OwnedFd>) -> HandshakeError {
         None,
         ConnectOptions {
             timeout: Duration::from_millis(300),
+            ..ConnectOptions::default()
         },
     );
     server.join().unwrap();
