@@ -238,9 +238,22 @@ impl Emitter {
     }
 }
 
-impl Sink for Emitter {
+/// The polling thread's sink: holds one round's events until the round's counters are
+/// published, so a consumer that sees an event finds it already counted in
+/// [`SensorDataSource::stats`]. Preallocated; a round that produces more events than it holds
+/// (one batch of frames plus a few state changes) sends the rest at once.
+struct RoundSink<'e> {
+    emitter: &'e mut Emitter,
+    held: &'e mut Vec<SensorEvent>,
+}
+
+impl Sink for RoundSink<'_> {
     fn event(&mut self, event: SensorEvent) {
-        self.emit(event);
+        if self.held.len() < self.held.capacity() {
+            self.held.push(event);
+        } else {
+            self.emitter.emit(event);
+        }
     }
 }
 
@@ -594,6 +607,9 @@ impl LiveReader {
     }
 }
 
+/// Events held per round: a full batch of frames plus state changes and reports.
+const HELD_EVENTS: usize = 256;
+
 /// The polling thread: a [`LiveReader`] in a loop, publishing its counters.
 struct Worker {
     shared: Arc<Shared>,
@@ -609,13 +625,20 @@ impl Worker {
             let _ = nix::sys::prctl::set_timerslack(1);
         }
         let mut published = self.live.stats();
+        let mut held = Vec::with_capacity(HELD_EVENTS);
         // Relaxed: a stop request; the join in `stop` orders everything else.
         while !self.shared.stop.load(Ordering::Relaxed) {
-            let next = self.live.step(&mut emitter);
+            let next = self.live.step(&mut RoundSink {
+                emitter: &mut emitter,
+                held: &mut held,
+            });
             let stats = self.live.stats();
             if stats != published {
                 self.shared.publish(stats);
                 published = stats;
+            }
+            for event in held.drain(..) {
+                emitter.emit(event);
             }
             self.live.wait(next);
         }
