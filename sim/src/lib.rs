@@ -78,6 +78,9 @@ const BEAT_HISTORY: usize = 32;
 const ECG_RESP_MODULATION: f64 = 0.08;
 /// Respiratory baseline modulation of the pleth, fraction of full scale.
 const PLETH_RESP_MODULATION: f64 = 0.03;
+/// Time constant with which the pleth's respiratory modulation follows the
+/// scenario's perfusion, s.
+const PERFUSION_TAU_S: f64 = 2.0;
 
 /// A waveform channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -285,6 +288,8 @@ pub struct Simulator {
     fwaves: FWaves,
     drift: Drift,
     mains_phase: f64,
+    /// Perfusion seen by the pleth's respiratory modulation (lagged).
+    perfusion: f64,
     motion: Motion,
     noise: Noise,
     /// Index of the next vitals frame.
@@ -314,6 +319,7 @@ impl Simulator {
             fwaves: FWaves::new(&mut extras),
             drift: Drift::new(&mut extras),
             mains_phase: extras.range(0.0, core::f64::consts::TAU),
+            perfusion: tg0.perfusion,
             motion: Motion::new(cfg.seed),
             noise: Noise::new(cfg.seed),
             next_vitals: 0,
@@ -445,7 +451,7 @@ impl Simulator {
 
         // Breathing moves the heart's electrical axis: ±4 % amplitude.
         let centered_lung = lung - 0.5;
-        let mut ecg = ecg::GAIN_UV * self.ecg.z() * (1.0 + ECG_RESP_MODULATION * centered_lung);
+        let mut ecg = self.ecg.uv_at(t, &self.beats) * (1.0 + ECG_RESP_MODULATION * centered_lung);
         let fw = self.fwaves.next(t, SAMPLE_PERIOD_S);
         if tg.rhythm == Rhythm::Afib {
             ecg += fw;
@@ -453,16 +459,17 @@ impl Simulator {
         ecg += art.baseline_wander_uv * (0.6 * centered_lung + 0.4 * self.drift.at(t));
         ecg += art.mains_uv * (core::f64::consts::TAU * art.mains_hz * t + self.mains_phase).sin();
 
-        let mut pleth = pleth::FULL_SCALE * tg.perfusion * pleth::pleth_at(t, &self.beats);
-        pleth += pleth::FULL_SCALE * PLETH_RESP_MODULATION * tg.perfusion * centered_lung;
+        // Each pulse carries the perfusion of its own beat, so a change (the
+        // end of circulation in asystole) never cuts a pulse short.
+        let mut pleth = pleth::FULL_SCALE * pleth::pleth_at(t, self.ecg.pending(), &self.beats);
+        self.perfusion += (tg.perfusion - self.perfusion) * (SAMPLE_PERIOD_S / PERFUSION_TAU_S);
+        pleth += pleth::FULL_SCALE * PLETH_RESP_MODULATION * self.perfusion * centered_lung;
 
-        if tg.motion {
-            let m = self.motion.at(t);
-            ecg += artifacts::MOTION_ECG_UV * m;
-            pleth += artifacts::MOTION_PLETH_AU * m;
-        }
-
-        let respv = resp::TIDAL_MOHM * lung;
+        // Body movement disturbs every channel, impedance respiration most.
+        let motion = if tg.motion { self.motion.at(t) } else { 0.0 };
+        ecg += artifacts::MOTION_ECG_UV * motion;
+        pleth += artifacts::MOTION_PLETH_AU * motion;
+        let respv = resp::TIDAL_MOHM * lung + artifacts::MOTION_RESP_MOHM * motion;
         ecg += self.noise.gauss(art.ecg_noise_uv);
         pleth += self.noise.gauss(art.pleth_noise);
         let respv = respv + self.noise.gauss(art.resp_noise_mohm);
