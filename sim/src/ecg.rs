@@ -10,8 +10,9 @@
 //! cardiac cycle (so every interval stretches with the RR interval), the waves
 //! here sit at fixed *times* around the R peak, the way real conduction works:
 //!
-//! * P, Q, R, S keep their times and widths at every rate, so PR and QRS are
-//!   rate-independent;
+//! * Q, R, S keep their times and widths at every rate, so QRS is
+//!   rate-independent; so is PR up to 72 bpm, above which the P wave moves
+//!   towards the QRS, by 18 ms at 150 bpm (PR shortens at high sinus rates);
 //! * the ST–T segment, measured from the QRS onset, scales with the cube root
 //!   of the preceding RR interval (Fridericia L.S., "Die Systolendauer im
 //!   Elektrokardiogramm bei normalen Menschen und bei Herzkranken", Acta Med.
@@ -51,10 +52,14 @@ use crate::ring::Ring;
 use crate::rng::{stream, Rng};
 use crate::scenario::{Rhythm, Scenario, Targets};
 
-/// P wave: amplitude µV, width (sd) s, centre before the R peak s.
+/// P wave: amplitude µV, width (sd) s, centre before the R peak s at rates
+/// up to [`P_AT_FROM_RR_S`]; at faster rates the centre moves linearly to
+/// [`P_AT_FAST_S`] at RR = 0.4 s (PR shortens at high sinus rates).
 pub(crate) const P_UV: f64 = 150.0;
 const P_SD_S: f64 = 0.020;
 const P_AT_S: f64 = 0.150;
+const P_AT_FROM_RR_S: f64 = 60.0 / 72.0;
+const P_AT_FAST_S: f64 = 0.132;
 /// Q, R, S: (centre relative to R s, sd s, amplitude µV).
 const Q_WAVE: (f64, f64, f64) = (-0.019, 0.006, -120.0);
 const R_WAVE: (f64, f64, f64) = (0.0, 0.0065, 1250.0);
@@ -62,7 +67,7 @@ const S_WAVE: (f64, f64, f64) = (0.019, 0.0068, -350.0);
 /// QRS onset relative to R (Q centre − 2.5 sd): the origin of the QT scaling.
 const QRS_ONSET_S: f64 = -0.034;
 /// T wave at RR = 1 s: peak after R, rising sd, falling sd (s), amplitude µV.
-const T_AT_S: f64 = 0.255;
+const T_AT_S: f64 = 0.26;
 const T_SD_UP_S: f64 = 0.050;
 const T_SD_DOWN_S: f64 = 0.044;
 pub(crate) const T_UV: f64 = 300.0;
@@ -130,6 +135,12 @@ impl BeatRec {
     }
 }
 
+/// P wave centre before the R peak, s.
+fn p_at(rr_prev: f64) -> f64 {
+    let x = ((P_AT_FROM_RR_S - rr_prev) / (P_AT_FROM_RR_S - 0.4)).clamp(0.0, 1.0);
+    P_AT_S + (P_AT_FAST_S - P_AT_S) * x
+}
+
 /// Fridericia factor (RR / 1 s)^(1/3), with RR clamped to 0.25–2.0 s.
 fn qt_factor(rr_prev: f64) -> f64 {
     rr_prev.clamp(0.25, 2.0).cbrt()
@@ -148,7 +159,7 @@ fn gauss(d: f64, sd: f64) -> f64 {
 pub(crate) fn beat_uv(b: &BeatRec, dt: f64) -> f64 {
     let mut v = 0.0;
     if b.p_wave {
-        v += P_UV * gauss(dt + P_AT_S, P_SD_S);
+        v += P_UV * gauss(dt + p_at(b.rr_prev), P_SD_S);
     }
     for (at, sd, uv) in [Q_WAVE, R_WAVE, S_WAVE] {
         v += uv * gauss(dt - at, sd);

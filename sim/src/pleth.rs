@@ -51,7 +51,7 @@ pub(crate) const PALPABLE_MIN: f64 = 0.2;
 /// RR / recent mean RR below which the ventricle does not eject.
 const NO_EJECTION_RATIO: f64 = 0.78;
 /// Scale of the filling curve, in units of the RR ratio.
-const FILLING_SCALE: f64 = 0.15;
+const FILLING_SCALE: f64 = 0.1;
 /// Weissler's LVET regression (men): intercept s, slope s per bpm, clamp.
 const LVET_INTERCEPT_S: f64 = 0.413;
 const LVET_SLOPE_S_PER_BPM: f64 = 0.0017;
@@ -75,7 +75,7 @@ const DIA_GONE_BPM: f64 = 140.0;
 const LEAD_S: f64 = 0.25;
 
 /// Pulse amplitude after an interval `ratio` times the recent mean RR (1 at
-/// ratio 1, 0 below [`NO_EJECTION_RATIO`], saturating at ≈ 1.3 for long
+/// ratio 1, 0 below [`NO_EJECTION_RATIO`], saturating at ≈ 1.12 for long
 /// intervals).
 pub(crate) fn relative_amplitude(ratio: f64) -> f64 {
     if ratio <= NO_EJECTION_RATIO {
@@ -244,6 +244,6 @@ mod tests {
         assert_eq!(relative_amplitude(0.75), 0.0);
         assert!(relative_amplitude(0.79) < PALPABLE_MIN);
         assert!(relative_amplitude(0.83) > PALPABLE_MIN);
-        assert!(relative_amplitude(1.5) > 1.2 && relative_amplitude(3.0) < 1.35);
+        assert!(relative_amplitude(1.5) > 1.1 && relative_amplitude(3.0) < 1.2);
     }
 }
