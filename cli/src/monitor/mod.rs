@@ -1,6 +1,7 @@
 //! `vitalring monitor`: a `SensorDataSource` consumer with three faces — a full-screen TUI, one
 //! plain status line a second, or JSON lines.
 
+pub mod alarms;
 pub mod bigfont;
 pub mod json;
 pub mod plain;
