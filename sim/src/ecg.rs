@@ -175,20 +175,6 @@ pub(crate) fn beat_uv(b: &BeatRec, dt: f64) -> f64 {
 pub(crate) const BEAT_BEFORE_S: f64 = 0.35;
 pub(crate) const BEAT_AFTER_S: f64 = 0.75;
 
-/// The reference beat-shape helpers for tests of the morphology.
-#[cfg(test)]
-pub(crate) fn reference_beat(rr: f64, p_wave: bool) -> BeatRec {
-    BeatRec {
-        t: 0.0,
-        rr,
-        rr_prev: rr,
-        index: 0,
-        p_wave,
-        pulse_amp: 1.0,
-        pulse_scale: 1.0,
-    }
-}
-
 /// RR interval generator.
 #[derive(Clone, Debug)]
 struct Tachogram {

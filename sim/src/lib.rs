@@ -15,10 +15,13 @@
 //! same sequence.
 //!
 //! Models (details and citations in the module docs and `docs/simulator.md`):
-//! ECG from the ECGSYN dynamical model (McSharry et al., IEEE TBME 2003) with
-//! an LF/HF RR tachogram; pleth as one two-Gaussian pulse per beat (Tang et al.,
-//! Sci. Rep. 2020) delayed by a 200 ms pulse transit time; respiration as an
-//! impedance waveform; vitals derived from the synthesized beats and breaths.
+//! ECG as ECGSYN's Gaussian waves (McSharry et al., IEEE TBME 2003) placed in
+//! time, with rate-independent PR and QRS and a Fridericia-scaled QT, driven by
+//! an RR tachogram with normal short-term variability (or atrial
+//! fibrillation); pleth as one pulse per ejecting beat with a diastolic
+//! run-off, its amplitude set by the preceding interval, 200 ms after the R
+//! peak; respiration as an impedance waveform; vitals derived from the
+//! synthesized beats and breaths.
 //!
 //! Units: ECG in µV, pleth in pleth units (0 = diastolic baseline, ≈ 1000 =
 //! systolic peak at normal perfusion), respiration in mΩ above the
