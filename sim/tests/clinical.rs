@@ -154,7 +154,11 @@ fn cv(v: &[f64]) -> f64 {
 fn atrial_fibrillation_has_a_pulse_deficit_and_varying_pulses() {
     for seed in [41, 42, 43] {
         let r = run(Scenario::Afib, seed, 60.0);
-        let beats = r.beats.iter().filter(|&&b| (2.0..59.0).contains(&b)).count();
+        let beats = r
+            .beats
+            .iter()
+            .filter(|&&b| (2.0..59.0).contains(&b))
+            .count();
         let pulses = pleth_pulses(&r, 2.2);
         let amps: Vec<f64> = pulses.iter().map(|p| f64::from(p.1)).collect();
         let deficit = 1.0 - pulses.len() as f64 / beats as f64;
@@ -174,7 +178,11 @@ fn atrial_fibrillation_has_a_pulse_deficit_and_varying_pulses() {
     }
     // In sinus rhythm every beat has a pulse and the amplitude is steadier.
     let r = run(Scenario::Normal, 41, 60.0);
-    let beats = r.beats.iter().filter(|&&b| (2.0..59.0).contains(&b)).count();
+    let beats = r
+        .beats
+        .iter()
+        .filter(|&&b| (2.0..59.0).contains(&b))
+        .count();
     let pulses = pleth_pulses(&r, 2.2);
     assert!(
         pulses.len() + 1 >= beats,
