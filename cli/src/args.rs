@@ -210,68 +210,103 @@ pub struct SimArgs {
     pub remove_dir_on_exit: Option<PathBuf>,
 }
 
-/// Alarm limits of the monitor.
+// --- Monitor alarm limits and trace gain (issue 15) -------------------------------------------
+
+/// Alarm limits of the monitor, as typed; [`AlarmArgs`] is the validated form.
 #[derive(Debug, Clone, Copy, Args)]
+struct AlarmArgsRaw {
+    /// Heart-rate low alarm limit, bpm (15..=300, below --hr-high).
+    #[arg(long, value_name = "BPM", default_value_t = 50)]
+    hr_low: u16,
+    /// Heart-rate high alarm limit, bpm (15..=300).
+    #[arg(long, value_name = "BPM", default_value_t = 120)]
+    hr_high: u16,
+    /// SpO2 low alarm limit, % (50..=99).
+    #[arg(long, value_name = "PCT", default_value_t = 90)]
+    spo2_low: u8,
+    /// Respiration-rate low alarm limit, breaths/min (1..=150, below --rr-high).
+    #[arg(long, value_name = "RPM", default_value_t = 8)]
+    rr_low: u8,
+    /// Respiration-rate high alarm limit, breaths/min (1..=150).
+    #[arg(long, value_name = "RPM", default_value_t = 30)]
+    rr_high: u8,
+}
+
+/// Alarm limits of the monitor, checked when the command line is parsed: every limit within
+/// its settable range and each low limit below its high limit, else a usage error (exit 2)
+/// that names the flags.
+#[derive(Debug, Clone, Copy)]
 pub struct AlarmArgs {
     /// Heart-rate low alarm limit, bpm.
-    #[arg(long, value_name = "BPM", default_value_t = 50)]
     pub hr_low: u16,
     /// Heart-rate high alarm limit, bpm.
-    #[arg(long, value_name = "BPM", default_value_t = 120)]
     pub hr_high: u16,
     /// SpO2 low alarm limit, %.
-    #[arg(long, value_name = "PCT", default_value_t = 90)]
     pub spo2_low: u8,
     /// Respiration-rate low alarm limit, breaths/min.
-    #[arg(long, value_name = "RPM", default_value_t = 8)]
     pub rr_low: u8,
     /// Respiration-rate high alarm limit, breaths/min.
-    #[arg(long, value_name = "RPM", default_value_t = 30)]
     pub rr_high: u8,
 }
 
 impl AlarmArgs {
-    /// Each limit inside its vital sign's valid range, each low limit at most its high one.
-    ///
-    /// # Errors
-    /// The rule that failed, as one line.
-    pub fn check(&self) -> Result<(), String> {
-        use vitalring_core::vitals::{HR_RANGE, RR_RANGE, SPO2_RANGE};
-        fn within<T: PartialOrd + std::fmt::Display>(
-            flag: &str,
-            v: T,
-            r: &std::ops::RangeInclusive<T>,
-        ) -> Result<(), String> {
-            if r.contains(&v) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{flag} {v} is outside the valid range {}..={}",
-                    r.start(),
-                    r.end()
-                ))
-            }
-        }
-        within("--hr-low", self.hr_low, &HR_RANGE)?;
-        within("--hr-high", self.hr_high, &HR_RANGE)?;
-        within("--spo2-low", self.spo2_low, &SPO2_RANGE)?;
-        within("--rr-low", self.rr_low, &RR_RANGE)?;
-        within("--rr-high", self.rr_high, &RR_RANGE)?;
-        if self.hr_low > self.hr_high {
-            return Err(format!(
-                "--hr-low {} is above --hr-high {}",
-                self.hr_low, self.hr_high
-            ));
-        }
-        if self.rr_low > self.rr_high {
-            return Err(format!(
-                "--rr-low {} is above --rr-high {}",
-                self.rr_low, self.rr_high
-            ));
-        }
+    fn checked(raw: AlarmArgsRaw) -> Result<Self, clap::Error> {
+        let a = Self {
+            hr_low: raw.hr_low,
+            hr_high: raw.hr_high,
+            spo2_low: raw.spo2_low,
+            rr_low: raw.rr_low,
+            rr_high: raw.rr_high,
+        };
+        crate::monitor::alarms::Limits::from(a)
+            .validated()
+            .map(|_| a)
+            .map_err(|e| {
+                clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n"))
+            })
+    }
+}
+
+impl clap::FromArgMatches for AlarmArgs {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Self::checked(AlarmArgsRaw::from_arg_matches(m)?)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
         Ok(())
     }
 }
+
+impl Args for AlarmArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        AlarmArgsRaw::augment_args(cmd)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        AlarmArgsRaw::augment_args_for_update(cmd)
+    }
+}
+
+/// ECG trace gain of the TUI, as on a bedside monitor: millimetres per millivolt, where one
+/// text row of the terminal counts as 5 mm (one large square of ECG paper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum EcgGainArg {
+    /// 5 mm/mV (half gain, for large complexes).
+    #[value(name = "5")]
+    Mm5,
+    /// 10 mm/mV (the standard gain).
+    #[default]
+    #[value(name = "10")]
+    Mm10,
+    /// 20 mm/mV (double gain, for small complexes).
+    #[value(name = "20")]
+    Mm20,
+    /// Fit the visible complexes to the panel; the gain used is shown.
+    Auto,
+}
+
+// --- end of the monitor alarm-limit and gain block -------------------------------------------
 
 /// Output of `monitor` (and of the monitor half of `demo`).
 #[derive(Debug, Clone, Copy, Args)]
@@ -286,6 +321,9 @@ pub struct MonitorOutput {
     /// Seconds of waveform shown by the TUI traces (1..=60).
     #[arg(long, value_name = "SECS", default_value_t = 6.0, value_parser = parse::trace_seconds, allow_negative_numbers = true)]
     pub trace_seconds: f64,
+    /// TUI: ECG gain in mm/mV (one text row = 5 mm): 5, 10, 20 or auto.
+    #[arg(long, value_name = "GAIN", value_enum, default_value_t = EcgGainArg::Mm10)]
+    pub ecg_gain: EcgGainArg,
     #[command(flatten)]
     pub alarms: AlarmArgs,
 }
@@ -418,8 +456,8 @@ impl Cli {
     pub fn check(&self) -> Result<(), String> {
         match &self.command {
             Command::Sim(s) => s.check(),
-            Command::Monitor(m) => m.output.alarms.check(),
-            Command::Demo(d) => d.output.alarms.check(),
+            // Alarm limits are validated while parsing (`AlarmArgs::from_arg_matches`).
+            Command::Monitor(_) | Command::Demo(_) => Ok(()),
             Command::Dump(_) | Command::Bench(_) => Ok(()),
         }
     }
@@ -772,6 +810,38 @@ mod tests {
     }
 
     #[test]
+    fn alarm_limits_are_validated_at_parse_time() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["vitalring", "monitor"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv)
+        };
+        let ok = parse(&["--hr-low", "40", "--hr-high", "140", "--ecg-gain", "20"]).unwrap();
+        let Command::Monitor(m) = ok.command else {
+            panic!("not monitor")
+        };
+        assert_eq!((m.output.alarms.hr_low, m.output.alarms.hr_high), (40, 140));
+        assert_eq!(m.output.ecg_gain, EcgGainArg::Mm20);
+        for (bad, says) in [
+            (
+                &["--hr-low", "130"][..],
+                "--hr-low 130 must be below --hr-high 120",
+            ),
+            (
+                &["--rr-low", "30", "--rr-high", "20"],
+                "--rr-low 30 must be below --rr-high 20",
+            ),
+            (&["--spo2-low", "30"], "--spo2-low 30 is outside 50..=99"),
+            (&["--hr-high", "400"], "--hr-high 400 is outside 15..=300"),
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+            assert!(e.to_string().contains(says), "{bad:?}: {e}");
+        }
+        assert!(parse(&["--ecg-gain", "7"]).is_err());
+    }
+
+    #[test]
     fn every_scenario_maps_and_round_trips() {
         for s in ScenarioArg::value_variants() {
             let name = s.to_possible_value().unwrap().get_name().to_string();
@@ -929,10 +999,10 @@ mod tests {
             &["monitor", "--hr-high", "301"],
             &["monitor", "--spo2-low", "101"],
         ] {
-            assert!(parse(args).unwrap().check().is_err(), "{args:?}");
+            assert!(parse(args).is_err(), "{args:?}");
         }
         assert_eq!(
-            parse(&["monitor", "--hr-low", "120"]).unwrap().check(),
+            parse(&["monitor", "--hr-low", "119"]).unwrap().check(),
             Ok(())
         );
     }

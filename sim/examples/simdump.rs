@@ -1,17 +1,19 @@
 //! Prints a simulation run as text, for eyeballing and plotting.
 //!
 //! ```text
-//! cargo run -p vitalring-sim --example simdump -- [SCENARIO] [SEED] [SECONDS] [--csv]
+//! cargo run -p vitalring-sim --example simdump -- [SCENARIO] [SEED] [SECONDS] [--csv | --vitals-csv]
 //! ```
 //!
-//! Without `--csv`: one vitals line per simulated second. With `--csv`: one
-//! line per 250 Hz sample, `t_s,ecg_uv,pleth,resp_mohm`.
+//! Without a flag: one vitals line per simulated second. With `--csv`: one
+//! line per 250 Hz sample, `t_s,ecg_uv,pleth,resp_mohm`. With `--vitals-csv`:
+//! one line per 60 Hz vitals frame, `t_s,hr,pulse_rate,spo2,rr`.
 
 use vitalring_sim::{Channel, Scenario, SimConfig, SimOutput, Simulator};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let csv = args.iter().any(|a| a == "--csv");
+    let vitals_csv = args.iter().any(|a| a == "--vitals-csv");
     let pos: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let scenario: Scenario = match pos.first().map(|s| s.parse()) {
         Some(Ok(s)) => s,
@@ -28,10 +30,20 @@ fn main() {
     let mut chunk = [[0i32; vitalring_sim::CHUNK_LEN]; 3];
     if csv {
         println!("t_s,ecg_uv,pleth,resp_mohm");
+    } else if vitals_csv {
+        println!("t_s,hr,pulse_rate,spo2,rr");
     }
     for out in sim.advance_to(secs * 1_000_000_000 - 1) {
         match out {
-            SimOutput::Vitals(v) if !csv && v.t_ns % 1_000_000_000 == 0 => println!(
+            SimOutput::Vitals(v) if vitals_csv => println!(
+                "{:.6},{},{},{},{}",
+                v.t_ns as f64 * 1e-9,
+                v.hr_bpm,
+                v.pulse_rate_bpm,
+                v.spo2_pct,
+                v.rr_rpm
+            ),
+            SimOutput::Vitals(v) if !csv && !vitals_csv && v.t_ns % 1_000_000_000 == 0 => println!(
                 "t={:>4}s HR {:>3} PR {:>3} SpO2 {:>3} RR {:>3} NIBP {}/{} ({}) T {:.2}",
                 v.t_ns / 1_000_000_000,
                 v.hr_bpm,

@@ -11,6 +11,9 @@ pub(crate) const F_WAVE_UV: f64 = 40.0;
 pub(crate) const MOTION_ECG_UV: f64 = 1500.0;
 /// Peak motion artifact on the pleth, pleth units.
 pub(crate) const MOTION_PLETH_AU: f64 = 700.0;
+/// Peak motion artifact on the impedance respiration, mΩ (larger than a tidal
+/// breath: body movement changes the thoracic impedance more than breathing).
+pub(crate) const MOTION_RESP_MOHM: f64 = 1500.0;
 
 /// Fibrillatory waves after Stridh M., Sörnmo L., "Spatiotemporal QRST
 /// cancellation techniques for analysis of atrial fibrillation", IEEE TBME

@@ -1,158 +1,204 @@
-//! ECG lead II: the ECGSYN dynamical model and its RR tachogram.
+//! ECG lead II: beat scheduling (the RR tachogram) and the wave shapes.
 //!
-//! Model: McSharry P.E., Clifford G.D., Tarassenko L., Smith L.A., "A dynamical
-//! model for generating synthetic electrocardiogram signals", IEEE Trans.
-//! Biomed. Eng. 50(3):289–294, 2003 (ECGSYN). The state (x, y, z) follows
+//! Morphology: ECGSYN (McSharry P.E., Clifford G.D., Tarassenko L., Smith L.A.,
+//! "A dynamical model for generating synthetic electrocardiogram signals",
+//! IEEE Trans. Biomed. Eng. 50(3):289–294, 2003) describes each beat as five
+//! Gaussian waves P, Q, R, S, T. Its z equation, without the baseline term
+//! −(z − z0), integrates in closed form to a sum of Gaussians in time; that sum
+//! is what we compute, beat by beat, with the baseline wander added at the
+//! output stage instead. Unlike ECGSYN, whose waves sit at fixed *angles* of the
+//! cardiac cycle (so every interval stretches with the RR interval), the waves
+//! here sit at fixed *times* around the R peak, the way real conduction works:
 //!
-//! ```text
-//! dx/dt = α x − ω y        α = 1 − sqrt(x² + y²),  ω = 2π / RR
-//! dy/dt = α y + ω x        θ = atan2(y, x)
-//! dz/dt = −Σ_{i∈{P,Q,R,S,T}} a_i Δθ_i exp(−Δθ_i² / (2 b_i²)) − (z − z0)
-//! ```
+//! * Q, R, S keep their times and widths at every rate, so QRS is
+//!   rate-independent; so is PR up to 72 bpm, above which the P wave moves
+//!   towards the QRS, by 18 ms at 150 bpm (PR shortens at high sinus rates);
+//! * the ST–T segment, measured from the QRS onset, scales with the cube root
+//!   of the preceding RR interval (Fridericia L.S., "Die Systolendauer im
+//!   Elektrokardiogramm bei normalen Menschen und bei Herzkranken", Acta Med.
+//!   Scand. 53:469–486, 1920), so QTc (Fridericia) is the same at every rate;
+//! * the T wave is a bi-Gaussian (slower rise than fall, as in a real T wave).
 //!
-//! with θ_i = −70, −15, 0, 15, 100 degrees, a_i = 1.2, −5, 30, −7.5, 0.75 and
-//! b_i = 0.25, 0.1, 0.1, 0.1, 0.4 rad, Δθ_i = (θ − θ_i) wrapped to (−π, π].
-//! As in ECGSYN the widths and angles are adapted to the heart rate:
-//! b_i ← b_i·h, θ_i ← θ_i·(√h, h, 1, h, √h) with h = sqrt(HR/60); we apply it
-//! per beat (HR = 60/RR of the current interval), which keeps every wave's
-//! amplitude independent of the rate. z0 = 0: baseline wander is added in the
-//! output stage (see `lib.rs`).
+//! Every amplitude is independent of the rate. The constants and their
+//! sources are tabulated in `docs/simulator.md`. A beat's waves are complete
+//! before the next beat's R peak except that, at fast rates, the next P wave
+//! rides on the T wave (as it does in sinus tachycardia).
 //!
-//! Integration: classical RK4 with a 1 ms step (1 kHz internal rate), point
-//! sampled every 4 ms (250 Hz). ω is constant between consecutive R peaks
-//! (θ = 0): step boundaries are split exactly at each scheduled R peak and the
-//! phase is snapped to θ = 0 there, so the synthesized R peak times are known
-//! exactly (they are the `BeatRec::t` values) and do not drift.
+//! Tachogram (sinus): RR_k = 60/HR(t_k) · (1 + m_k) where m has a standard
+//! deviation of [`SINUS_RR_CV`] split like short-term heart-rate variability:
+//! 36 % in one HF sinusoid locked to the respiration model's phase
+//! (respiratory sinus arrhythmia), 54 % in three LF sinusoids at 0.05–0.15 Hz
+//! (Mayer waves), LF/HF = 1.5, and 10 % white. Frequencies and phases come
+//! from the seed.
 //!
-//! Tachogram (sinus): RR_k = 60/HR(t) + σ_RR·m(t_k), σ_RR = 60·σ_HR/HR² with
-//! σ_HR = 1 bpm (ECGSYN's default), and m a unit-variance process with
-//! ECGSYN's bimodal spectrum: an LF Gaussian at 0.1 Hz (Mayer waves, sd
-//! 0.01 Hz) and an HF Gaussian at the respiration frequency (respiratory sinus
-//! arrhythmia, sd 4 % of it), LF/HF power ratio 0.5. m is a sum of 8 + 8
-//! sinusoids whose frequencies and phases are drawn from the seed; the HF
-//! sinusoids run on the respiration model's phase, so RSA follows breathing.
+//! Atrial fibrillation: RR intervals are independent log-normal draws with
+//! mean 60/HR and σ_ln = [`AF_SIGMA`], clamped to 0.30–2.0 s; no P wave. The
+//! f-waves are added in the output stage. The virtual beats before t = 0 are
+//! AF intervals too, scaled so that the rate over the eight intervals before
+//! t = 0 is exactly the scenario's mean: no start-up transient.
 //!
-//! Atrial fibrillation: RR intervals are independent log-normal draws around
-//! 60/HR (σ_ln = 0.25, i.e. CV ≈ 0.25), clamped to 0.28–2.0 s; the P wave is
-//! removed (a_P = 0). The f-waves are added in the output stage.
+//! Asystole: a beat is scheduled only if its R peak falls outside asystole;
+//! after the last beat the trace returns to the isoelectric line when its T
+//! wave ends.
 //!
-//! Asystole: when the next scheduled R peak would fall in asystole, the
-//! trajectory completes the current beat up to θ = π (after the T wave) and
-//! stops there (ω = 0, wave terms off); z then relaxes to 0 with the model's
-//! 1 s time constant (the −(z − z0) term acts like an AC-coupled amplifier;
-//! the isoelectric level during sinus rhythm sits ≈ 130 µV below 0 for the
-//! same reason): a flat line within a few seconds.
+//! Beats are scheduled two ahead (their R time, the interval before them and
+//! their pulse amplitude are fixed when scheduled), so the P wave of the next
+//! beat and the pleth's diastolic run-off (`pleth.rs`) know what is coming.
 
-use core::f64::consts::{PI, TAU};
+use core::f64::consts::TAU;
 
+use crate::pleth;
 use crate::ring::Ring;
 use crate::rng::{stream, Rng};
 use crate::scenario::{Rhythm, Scenario, Targets};
 
-const THETA_DEG: [f64; 5] = [-70.0, -15.0, 0.0, 15.0, 100.0];
-const A: [f64; 5] = [1.2, -5.0, 30.0, -7.5, 0.75];
-const B: [f64; 5] = [0.25, 0.1, 0.1, 0.1, 0.4];
-/// Gaussian terms further than this many widths from θ are skipped (< 4e-6).
-const CUTOFF_WIDTHS: f64 = 5.0;
+/// P wave: amplitude µV, width (sd) s, centre before the R peak s at rates
+/// up to [`P_AT_FROM_RR_S`]; at faster rates the centre moves linearly to
+/// [`P_AT_FAST_S`] at RR = 0.4 s (PR shortens at high sinus rates).
+pub(crate) const P_UV: f64 = 150.0;
+const P_SD_S: f64 = 0.020;
+const P_AT_S: f64 = 0.150;
+const P_AT_FROM_RR_S: f64 = 60.0 / 72.0;
+const P_AT_FAST_S: f64 = 0.132;
+/// Q, R, S: (centre relative to R s, sd s, amplitude µV).
+const Q_WAVE: (f64, f64, f64) = (-0.019, 0.006, -120.0);
+const R_WAVE: (f64, f64, f64) = (0.0, 0.0065, 1250.0);
+const S_WAVE: (f64, f64, f64) = (0.019, 0.0068, -350.0);
+/// QRS onset relative to R (Q centre − 2.5 sd): the origin of the QT scaling.
+const QRS_ONSET_S: f64 = -0.034;
+/// T wave at RR = 1 s: peak after R, rising sd, falling sd (s), amplitude µV.
+const T_AT_S: f64 = 0.26;
+const T_SD_UP_S: f64 = 0.050;
+const T_SD_DOWN_S: f64 = 0.044;
+pub(crate) const T_UV: f64 = 300.0;
+/// Waves further than this many sds from the sample are skipped (< 4e-6).
+const CUTOFF_SDS: f64 = 5.0;
 
-/// Internal integration step, seconds (1 kHz).
-pub(crate) const STEP_S: f64 = 0.001;
-/// µV per unit of z: puts the R peak at ≈ 1.2 mV above the isoelectric line.
-pub(crate) const GAIN_UV: f64 = 26_000.0;
-/// Beat-to-beat heart-rate standard deviation in sinus rhythm, bpm (ECGSYN default).
-const HR_STD_BPM: f64 = 1.0;
-/// LF/HF power ratio of the RR spectrum (ECGSYN default).
-const LF_HF_RATIO: f64 = 0.5;
-const LF_HZ: f64 = 0.1;
-const LF_SD_HZ: f64 = 0.01;
-/// HF spread relative to the respiration frequency (0.01 Hz at 0.25 Hz).
-const HF_REL_SD: f64 = 0.04;
-const N_COMP: usize = 8;
+/// Sinus RR coefficient of variation (SDNN / mean NN).
+pub(crate) const SINUS_RR_CV: f64 = 0.05;
+/// Shares of the RR variance: HF (RSA), LF (three components), white.
+const HF_SHARE: f64 = 0.36;
+const LF_SHARE: f64 = 0.54;
+const WHITE_SHARE: f64 = 0.10;
+const N_LF: usize = 3;
+/// LF component j sits at LF_BASE_HZ + j·LF_STEP_HZ ± LF_JITTER_HZ.
+const LF_BASE_HZ: f64 = 0.06;
+const LF_STEP_HZ: f64 = 0.03;
+const LF_JITTER_HZ: f64 = 0.008;
 /// Log-normal σ of AF RR intervals.
-const AF_SIGMA: f64 = 0.25;
-const AF_RR_MIN_S: f64 = 0.28;
+pub(crate) const AF_SIGMA: f64 = 0.16;
+const AF_RR_MIN_S: f64 = 0.30;
 const AF_RR_MAX_S: f64 = 2.0;
 /// Virtual beats placed before t = 0 so rate averages are valid from the start.
 pub(crate) const PREHISTORY_BEATS: usize = 10;
+/// Intervals averaged for the pulse-amplitude reference.
+const AMP_REF_INTERVALS: usize = 8;
 
 /// One synthesized beat.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct BeatRec {
     /// R peak time, seconds since start (negative for the virtual prehistory).
     pub t: f64,
-    /// Interval to the next R peak, seconds (the cycle length used for this beat).
+    /// Interval to the next R peak, s; infinite when no next beat follows (asystole).
     pub rr: f64,
+    /// Interval from the previous R peak, s (sets PR, QT and the pulse amplitude).
+    pub rr_prev: f64,
     /// Beat number: 0 for the first beat at t ≥ 0, negative for prehistory.
     pub index: i64,
+    /// Sinus beat (has a P wave).
+    pub p_wave: bool,
+    /// Pleth pulse amplitude relative to a normal pulse (perfusion not included).
+    pub pulse_amp: f64,
+    /// Factor applied to the beat's unscaled pleth pulse: amplitude × perfusion
+    /// × the shape's peak normalization (0 when the ventricle does not eject).
+    pub pulse_scale: f64,
 }
 
-/// Per-interval Gaussian parameters.
-#[derive(Clone, Copy, Debug)]
-struct Shape {
-    theta: [f64; 5],
-    a: [f64; 5],
-    b: [f64; 5],
-    two_b2: [f64; 5],
-    cutoff: [f64; 5],
-}
-
-impl Shape {
-    fn for_rr(rr: f64, p_wave: bool) -> Self {
-        let h = (60.0 / rr / 60.0).sqrt();
-        let h2 = h.sqrt();
-        let scale = [h2, h, 1.0, h, h2];
-        let mut s = Shape {
-            theta: [0.0; 5],
-            a: A,
-            b: [0.0; 5],
-            two_b2: [0.0; 5],
-            cutoff: [0.0; 5],
-        };
-        for i in 0..5 {
-            s.theta[i] = (THETA_DEG[i] * scale[i]).to_radians();
-            s.b[i] = B[i] * h;
-            s.two_b2[i] = 2.0 * s.b[i] * s.b[i];
-            s.cutoff[i] = CUTOFF_WIDTHS * s.b[i];
+impl Default for BeatRec {
+    fn default() -> Self {
+        Self {
+            t: 0.0,
+            rr: f64::INFINITY,
+            rr_prev: 1.0,
+            index: 0,
+            p_wave: true,
+            pulse_amp: 1.0,
+            pulse_scale: 1.0,
         }
-        if !p_wave {
-            s.a[0] = 0.0;
-        }
-        s
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Event {
-    /// θ reaches 0: an R peak.
-    RPeak,
-    /// θ reaches π: stop (asystole).
-    Freeze,
+impl BeatRec {
+    /// Whether the beat gives a pulse the oximeter counts.
+    pub(crate) fn palpable(&self) -> bool {
+        self.pulse_amp >= pleth::PALPABLE_MIN
+    }
 }
+
+/// P wave centre before the R peak, s.
+fn p_at(rr_prev: f64) -> f64 {
+    let x = ((P_AT_FROM_RR_S - rr_prev) / (P_AT_FROM_RR_S - 0.4)).clamp(0.0, 1.0);
+    P_AT_S + (P_AT_FAST_S - P_AT_S) * x
+}
+
+/// Fridericia factor (RR / 1 s)^(1/3), with RR clamped to 0.25–2.0 s.
+fn qt_factor(rr_prev: f64) -> f64 {
+    rr_prev.clamp(0.25, 2.0).cbrt()
+}
+
+fn gauss(d: f64, sd: f64) -> f64 {
+    if d.abs() > CUTOFF_SDS * sd {
+        0.0
+    } else {
+        let z = d / sd;
+        (-0.5 * z * z).exp()
+    }
+}
+
+/// The ECG (µV, isoelectric line at 0) of one beat at `dt` seconds from its R peak.
+pub(crate) fn beat_uv(b: &BeatRec, dt: f64) -> f64 {
+    let mut v = 0.0;
+    if b.p_wave {
+        v += P_UV * gauss(dt + p_at(b.rr_prev), P_SD_S);
+    }
+    for (at, sd, uv) in [Q_WAVE, R_WAVE, S_WAVE] {
+        v += uv * gauss(dt - at, sd);
+    }
+    let k = qt_factor(b.rr_prev);
+    let t_at = QRS_ONSET_S + (T_AT_S - QRS_ONSET_S) * k;
+    let d = dt - t_at;
+    let sd = if d < 0.0 { T_SD_UP_S } else { T_SD_DOWN_S } * k;
+    v + T_UV * gauss(d, sd)
+}
+
+/// Time window around the R peak outside which a beat contributes nothing, s.
+pub(crate) const BEAT_BEFORE_S: f64 = 0.35;
+pub(crate) const BEAT_AFTER_S: f64 = 0.75;
 
 /// RR interval generator.
 #[derive(Clone, Debug)]
 struct Tachogram {
     /// (frequency Hz, phase rad)
-    lf: [(f64, f64); N_COMP],
-    /// (multiple of the respiration phase, phase rad)
-    hf: [(f64, f64); N_COMP],
+    lf: [(f64, f64); N_LF],
+    hf_phase: f64,
     rng: Rng,
 }
 
 impl Tachogram {
     fn new(seed: u64) -> Self {
         let mut rng = Rng::new(seed, stream::TACHOGRAM);
-        let mut lf = [(0.0, 0.0); N_COMP];
-        for c in &mut lf {
-            let f = (LF_HZ + LF_SD_HZ * rng.normal()).clamp(0.04, 0.15);
+        let mut lf = [(0.0, 0.0); N_LF];
+        for (j, c) in lf.iter_mut().enumerate() {
+            let f = LF_BASE_HZ + LF_STEP_HZ * j as f64 + rng.range(-LF_JITTER_HZ, LF_JITTER_HZ);
             *c = (f, rng.range(0.0, TAU));
         }
-        let mut hf = [(0.0, 0.0); N_COMP];
-        for c in &mut hf {
-            let k = (1.0 + HF_REL_SD * rng.normal()).clamp(0.85, 1.15);
-            *c = (k, rng.range(0.0, TAU));
-        }
-        Self { lf, hf, rng }
+        let hf_phase = rng.range(0.0, TAU);
+        Self { lf, hf_phase, rng }
+    }
+
+    fn af_interval(&mut self, mean: f64) -> f64 {
+        let z = self.rng.normal();
+        (mean * (AF_SIGMA * z - 0.5 * AF_SIGMA * AF_SIGMA).exp()).clamp(AF_RR_MIN_S, AF_RR_MAX_S)
     }
 
     /// Next RR interval (s) for a beat at `t` with targets `tg`, given the
@@ -162,216 +208,198 @@ impl Tachogram {
         let mean = 60.0 / hr;
         match tg.rhythm {
             Rhythm::Sinus | Rhythm::Asystole => {
-                let amp = (2.0 / N_COMP as f64).sqrt();
+                let v = SINUS_RR_CV * SINUS_RR_CV;
+                let hf = (2.0 * HF_SHARE * v).sqrt() * (resp_phase + self.hf_phase).sin();
+                let a_lf = (2.0 * LF_SHARE * v / N_LF as f64).sqrt();
                 let lf: f64 = self
                     .lf
                     .iter()
-                    .map(|&(f, ph)| amp * (TAU * f * t + ph).sin())
+                    .map(|&(f, ph)| a_lf * (TAU * f * t + ph).sin())
                     .sum();
-                let hf: f64 = self
-                    .hf
-                    .iter()
-                    .map(|&(k, ph)| amp * (k * resp_phase + ph).sin())
-                    .sum();
-                let w_lf = LF_HF_RATIO / (1.0 + LF_HF_RATIO);
-                let m = w_lf.sqrt() * lf + (1.0 - w_lf).sqrt() * hf;
-                let sd = 60.0 * HR_STD_BPM / (hr * hr);
-                (mean + sd * m).clamp(0.2, 3.0)
+                let w = (WHITE_SHARE * v).sqrt() * self.rng.normal();
+                (mean * (1.0 + hf + lf + w)).clamp(0.25, 3.0)
             }
-            Rhythm::Afib => {
-                let z = self.rng.normal();
-                (mean * (AF_SIGMA * z - 0.5 * AF_SIGMA * AF_SIGMA).exp())
-                    .clamp(AF_RR_MIN_S, AF_RR_MAX_S)
-            }
+            Rhythm::Afib => self.af_interval(mean),
         }
     }
 }
 
-/// The ECGSYN integrator plus beat scheduling.
+/// Beat scheduler and ECG synthesis.
 #[derive(Clone, Debug)]
 pub(crate) struct Ecg {
-    s: [f64; 3],
-    t: f64,
-    omega: f64,
-    shape: Shape,
-    next_event: f64,
-    event: Event,
-    frozen: bool,
+    /// Scheduled beats not yet reached, soonest first (at most two).
+    pending: [Option<BeatRec>; 2],
+    /// The last pending beat has been found to have no successor (asystole).
+    last_final: bool,
+    /// Last intervals, for the pulse-amplitude reference.
+    intervals: Ring<f64, AMP_REF_INTERVALS>,
     next_index: i64,
     tacho: Tachogram,
 }
 
-fn wrap_pi(d: f64) -> f64 {
-    (d + PI).rem_euclid(TAU) - PI
-}
-
 impl Ecg {
-    /// Starts at θ = π (diastole) with the first R peak half a cycle later;
-    /// pushes the virtual prehistory beats into `beats`.
+    /// Schedules the first beats and pushes the virtual prehistory into `beats`.
     pub(crate) fn new<const N: usize>(
         seed: u64,
         scenario: Scenario,
         beats: &mut Ring<BeatRec, N>,
     ) -> Self {
-        let mut tacho = Tachogram::new(seed);
         let tg = scenario.targets(0.0);
-        let rr0 = (tg.rhythm != Rhythm::Asystole).then(|| tacho.next_rr(0.0, &tg, 0.0));
         let mut ecg = Ecg {
-            s: [-1.0, 0.0, 0.0],
-            t: 0.0,
-            omega: 0.0,
-            shape: Shape::for_rr(1.0, true),
-            next_event: f64::INFINITY,
-            event: Event::Freeze,
-            frozen: true,
+            pending: [None, None],
+            last_final: false,
+            intervals: Ring::new(),
             next_index: 0,
-            tacho,
+            tacho: Tachogram::new(seed),
         };
-        if let Some(rr0) = rr0 {
-            for j in (1..=PREHISTORY_BEATS).rev() {
-                beats.push(BeatRec {
-                    t: 0.5 * rr0 - j as f64 * rr0,
-                    rr: rr0,
-                    index: -(j as i64),
-                });
-            }
-            ecg.start_cycle(0.5 * rr0, rr0, tg.rhythm == Rhythm::Sinus);
-            // Start z on its limit cycle (the isoelectric level sits below 0,
-            // see above) instead of at 0: integrate five whole cycles of a
-            // throw-away copy, which ends at θ = π again.
-            let mut warm = ecg.clone();
-            let cycles = 5.0 * rr0;
-            let steps = (cycles / STEP_S).ceil();
-            for _ in 0..steps as usize {
-                warm.rk4(cycles / steps);
-            }
-            ecg.s[2] = warm.s[2];
+        if tg.rhythm == Rhythm::Asystole {
+            return ecg;
         }
+        let mean = 60.0 / tg.hr_bpm.clamp(20.0, 250.0);
+        // Intervals between the prehistory beats and up to beat 0, oldest first.
+        let mut iv = [mean; PREHISTORY_BEATS];
+        if tg.rhythm == Rhythm::Afib {
+            for v in &mut iv {
+                *v = ecg.tacho.af_interval(mean);
+            }
+            // The rate over the eight intervals before t = 0 (between the
+            // prehistory beats 1..=9) is exactly the mean.
+            let avg = iv[1..9].iter().sum::<f64>() / 8.0;
+            for v in &mut iv {
+                *v *= mean / avg;
+            }
+        }
+        // Beat 0 half an interval after the start, so beat −1 is before it.
+        let t0 = 0.5 * iv[PREHISTORY_BEATS - 1];
+        let mut t = t0 - iv.iter().sum::<f64>();
+        let mut rr_prev = iv[0];
+        for (j, &rr) in iv.iter().enumerate() {
+            let mut b = ecg.make_beat(t, rr_prev, &tg);
+            b.rr = rr;
+            b.index = j as i64 - PREHISTORY_BEATS as i64;
+            beats.push(b);
+            t += rr;
+            rr_prev = rr;
+        }
+        ecg.next_index = 0;
+        let first = ecg.make_beat(t0, rr_prev, &tg);
+        ecg.pending[0] = Some(first);
+        ecg.schedule_next(scenario, 0.0);
         ecg
     }
 
-    /// Current z (model units; multiply by [`GAIN_UV`]).
-    pub(crate) fn z(&self) -> f64 {
-        self.s[2]
-    }
-
-    fn start_cycle(&mut self, r_peak_at: f64, rr: f64, p_wave: bool) {
-        self.omega = TAU / rr;
-        self.shape = Shape::for_rr(rr, p_wave);
-        self.next_event = r_peak_at;
-        self.event = Event::RPeak;
-        self.frozen = false;
-    }
-
-    fn deriv(&self, s: [f64; 3]) -> [f64; 3] {
-        let [x, y, z] = s;
-        let alpha = 1.0 - (x * x + y * y).sqrt();
-        let dx = alpha * x - self.omega * y;
-        let dy = alpha * y + self.omega * x;
-        let theta = y.atan2(x);
-        let sh = &self.shape;
-        let mut f = 0.0;
-        for i in 0..5 {
-            let d = wrap_pi(theta - sh.theta[i]);
-            if d.abs() < sh.cutoff[i] && sh.a[i] != 0.0 {
-                f += sh.a[i] * d * (-d * d / sh.two_b2[i]).exp();
-            }
-        }
-        [dx, dy, -f - z]
-    }
-
-    fn rk4(&mut self, h: f64) {
-        let s = self.s;
-        let add =
-            |a: [f64; 3], k: [f64; 3], c: f64| [a[0] + c * k[0], a[1] + c * k[1], a[2] + c * k[2]];
-        let k1 = self.deriv(s);
-        let k2 = self.deriv(add(s, k1, 0.5 * h));
-        let k3 = self.deriv(add(s, k2, 0.5 * h));
-        let k4 = self.deriv(add(s, k3, h));
-        for i in 0..3 {
-            self.s[i] = s[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+    /// A beat at `t` after an interval `rr_prev` (its own interval not yet
+    /// known), numbered next; records the interval.
+    fn make_beat(&mut self, t: f64, rr_prev: f64, tg: &Targets) -> BeatRec {
+        let n = self.intervals.len();
+        let reference = if n == 0 {
+            rr_prev
+        } else {
+            self.intervals.iter_newest_first().sum::<f64>() / n as f64
+        };
+        let amp = pleth::relative_amplitude(rr_prev / reference);
+        self.intervals.push(rr_prev);
+        let index = self.next_index;
+        self.next_index += 1;
+        BeatRec {
+            t,
+            rr: f64::INFINITY,
+            rr_prev,
+            index,
+            p_wave: tg.rhythm == Rhythm::Sinus,
+            pulse_amp: amp,
+            pulse_scale: if amp > 0.0 {
+                amp * tg.perfusion * pleth::peak_norm(rr_prev)
+            } else {
+                0.0
+            },
         }
     }
 
-    /// Integrates up to `t_end` (seconds since start), recording R peaks in `beats`.
+    /// Schedules the beat after the single pending one, unless it would fall
+    /// in asystole.
+    fn schedule_next(&mut self, scenario: Scenario, resp_phase: f64) {
+        let (Some(last), None) = (self.pending[0], self.pending[1]) else {
+            return;
+        };
+        if self.last_final {
+            return;
+        }
+        let tg = scenario.targets(last.t);
+        let rr = self.tacho.next_rr(last.t, &tg, resp_phase);
+        let at = last.t + rr;
+        let next_tg = scenario.targets(at);
+        if next_tg.rhythm == Rhythm::Asystole {
+            self.last_final = true;
+            return;
+        }
+        if let Some(p) = &mut self.pending[0] {
+            p.rr = rr;
+        }
+        self.pending[1] = Some(self.make_beat(at, rr, &next_tg));
+    }
+
+    /// The scheduled beats, soonest first.
+    pub(crate) fn pending(&self) -> impl DoubleEndedIterator<Item = BeatRec> + '_ {
+        self.pending.iter().flatten().copied()
+    }
+
+    /// Moves every scheduled beat at or before `t` into `beats` and keeps two
+    /// beats scheduled ahead.
     pub(crate) fn advance_to<const N: usize>(
         &mut self,
-        t_end: f64,
+        t: f64,
         scenario: Scenario,
         resp_phase: f64,
         beats: &mut Ring<BeatRec, N>,
     ) {
-        if self.frozen {
-            let tg = scenario.targets(t_end);
-            if tg.rhythm != Rhythm::Asystole {
-                // Resume from θ = π: the next R peak is half a cycle away
-                // (if that is not in asystole either).
-                let rr = self.tacho.next_rr(self.t, &tg, resp_phase);
-                let at = self.t + 0.5 * rr;
-                let rhythm = scenario.targets(at).rhythm;
-                if rhythm != Rhythm::Asystole {
-                    self.start_cycle(at, rr, rhythm == Rhythm::Sinus);
-                }
+        if self.pending[0].is_none() {
+            // In asystole (or started in it): resume when the rhythm returns.
+            let tg = scenario.targets(t);
+            if tg.rhythm == Rhythm::Asystole {
+                return;
             }
+            let rr = self.tacho.next_rr(t, &tg, resp_phase);
+            // Far enough ahead that the P wave starts after `t`.
+            let at = t + (0.5 * rr).max(BEAT_BEFORE_S);
+            let tg = scenario.targets(at);
+            if tg.rhythm == Rhythm::Asystole {
+                return;
+            }
+            let rr_prev = beats
+                .iter_newest_first()
+                .next()
+                .map_or(rr, |b| (at - b.t).min(3.0));
+            self.pending[0] = Some(self.make_beat(at, rr_prev, &tg));
+            self.last_final = false;
         }
-        while self.t < t_end {
-            let mut stop = (self.t + STEP_S).min(t_end);
-            if t_end - stop < 1e-9 {
-                stop = t_end;
+        self.schedule_next(scenario, resp_phase);
+        while let Some(b) = self.pending[0].filter(|b| b.t <= t) {
+            beats.push(b);
+            self.pending = [self.pending[1], None];
+            if self.pending[0].is_none() {
+                self.last_final = false;
             }
-            let hit = self.next_event <= stop;
-            if hit {
-                stop = self.next_event;
-            }
-            if stop > self.t {
-                self.rk4(stop - self.t);
-            }
-            self.t = stop;
-            if hit {
-                self.on_event(scenario, resp_phase, beats);
-            }
+            self.schedule_next(scenario, resp_phase);
         }
-        self.t = t_end;
     }
 
-    fn on_event<const N: usize>(
-        &mut self,
-        scenario: Scenario,
-        resp_phase: f64,
-        beats: &mut Ring<BeatRec, N>,
-    ) {
-        let te = self.next_event;
-        let r = (self.s[0] * self.s[0] + self.s[1] * self.s[1]).sqrt();
-        match self.event {
-            Event::RPeak => {
-                // Snap the phase to exactly θ = 0.
-                self.s[0] = r;
-                self.s[1] = 0.0;
-                let tg = scenario.targets(te);
-                let rr = self.tacho.next_rr(te, &tg, resp_phase);
-                beats.push(BeatRec {
-                    t: te,
-                    rr,
-                    index: self.next_index,
-                });
-                self.next_index += 1;
-                let next = scenario.targets(te + rr).rhythm;
-                self.start_cycle(te + rr, rr, next == Rhythm::Sinus);
-                if next == Rhythm::Asystole {
-                    self.next_event = te + 0.5 * rr;
-                    self.event = Event::Freeze;
-                }
+    /// ECG lead II at `t` (µV, before the output stage) from the beats around it.
+    pub(crate) fn uv_at<const N: usize>(&self, t: f64, beats: &Ring<BeatRec, N>) -> f64 {
+        let mut v = 0.0;
+        for b in self.pending() {
+            if b.t - t > BEAT_BEFORE_S {
+                break;
             }
-            Event::Freeze => {
-                self.s[0] = -r;
-                self.s[1] = 0.0;
-                self.omega = 0.0;
-                // Electrically silent: no wave terms, z relaxes to baseline.
-                self.shape.a = [0.0; 5];
-                self.frozen = true;
-                self.next_event = f64::INFINITY;
-            }
+            v += beat_uv(&b, t - b.t);
         }
+        for b in beats.iter_newest_first() {
+            if t - b.t > BEAT_AFTER_S {
+                break;
+            }
+            v += beat_uv(&b, t - b.t);
+        }
+        v
     }
 }
 
@@ -379,69 +407,81 @@ impl Ecg {
 mod tests {
     use super::*;
 
-    fn run(scenario: Scenario, secs: f64) -> (Vec<f64>, Ring<BeatRec, 4096>) {
-        let mut beats: Ring<BeatRec, 4096> = Ring::new();
+    fn run(scenario: Scenario, secs: f64) -> (Vec<f64>, Vec<BeatRec>) {
+        let mut beats: Ring<BeatRec, 32> = Ring::new();
         let mut ecg = Ecg::new(1, scenario, &mut beats);
+        let mut all: Vec<BeatRec> = beats.iter_oldest_first().collect();
         let n = (secs * 250.0) as usize;
         let mut z = Vec::with_capacity(n);
         for i in 0..n {
-            ecg.advance_to(i as f64 * 0.004, scenario, 0.0, &mut beats);
-            z.push(ecg.z() * GAIN_UV);
-        }
-        (z, beats)
-    }
-
-    #[test]
-    fn r_peaks_are_where_the_beats_are() {
-        let (z, beats) = run(Scenario::Normal, 20.0);
-        let real: Vec<BeatRec> = beats.iter_oldest_first().filter(|b| b.index >= 0).collect();
-        assert!(real.len() > 20);
-        for b in real.iter().filter(|b| b.t > 0.1 && b.t < 19.9) {
-            let i = (b.t / 0.004).round() as usize;
-            let (lo, hi) = (i - 12, i + 12);
-            let (imax, vmax) = z[lo..=hi]
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f64::MIN),
-                    |acc, (k, &v)| if v > acc.1 { (k + lo, v) } else { acc },
-                );
-            assert!(
-                (imax as f64 * 0.004 - b.t).abs() <= 0.0081,
-                "beat {b:?} peak at {imax}"
-            );
-            assert!((1000.0..=1500.0).contains(&vmax), "R amplitude {vmax}");
-        }
-    }
-
-    #[test]
-    fn r_amplitude_is_rate_independent() {
-        for sc in [Scenario::Tachycardia, Scenario::Bradycardia, Scenario::Afib] {
-            let (z, beats) = run(sc, 45.0);
-            for b in beats
+            let t = i as f64 * 0.004;
+            let before = beats.iter_newest_first().next().map(|b| b.index);
+            ecg.advance_to(t, scenario, 0.0, &mut beats);
+            let new: Vec<BeatRec> = beats
                 .iter_oldest_first()
-                .filter(|b| b.t > 0.1 && b.t < 44.9)
-            {
+                .filter(|b| before.is_none_or(|i| b.index > i))
+                .collect();
+            all.extend(new);
+            z.push(ecg.uv_at(t, &beats));
+        }
+        (z, all)
+    }
+
+    #[test]
+    fn r_peaks_are_where_the_beats_are_at_every_rate() {
+        for sc in [
+            Scenario::Normal,
+            Scenario::Tachycardia,
+            Scenario::Bradycardia,
+            Scenario::Afib,
+        ] {
+            let (z, beats) = run(sc, 45.0);
+            let real: Vec<&BeatRec> = beats.iter().filter(|b| b.index >= 0).collect();
+            assert!(real.len() > 30);
+            for w in real.windows(2) {
+                assert_eq!(w[1].index, w[0].index + 1);
+                assert!((w[1].t - w[0].t - w[0].rr).abs() < 1e-9);
+                assert!((w[1].rr_prev - w[0].rr).abs() < 1e-12);
+            }
+            for b in real.iter().filter(|b| b.t > 0.1 && b.t < 44.9) {
                 let i = (b.t / 0.004).round() as usize;
-                let vmax = z[i - 3..=i + 3].iter().cloned().fold(f64::MIN, f64::max);
+                let (imax, vmax) = (i - 12..=i + 12)
+                    .map(|k| (k, z[k]))
+                    .fold((0, f64::MIN), |a, (k, v)| if v > a.1 { (k, v) } else { a });
                 assert!(
-                    (900.0..=1600.0).contains(&vmax),
-                    "{sc}: R amplitude {vmax} at {}",
-                    b.t
+                    (imax as f64 * 0.004 - b.t).abs() <= 0.0041,
+                    "{sc}: beat {b:?} peak at {imax}"
+                );
+                assert!(
+                    (1150.0..=1350.0).contains(&vmax),
+                    "{sc}: R amplitude {vmax}"
                 );
             }
         }
     }
 
     #[test]
-    fn asystole_is_flat_after_onset() {
+    fn asystole_returns_to_the_isoelectric_line() {
         let (z, beats) = run(Scenario::Asystole, 20.0);
-        let last = beats.iter_newest_first().next().unwrap();
-        assert!(last.t <= 10.0);
-        // z relaxes to the baseline with ECGSYN's 1 s time constant (as an
-        // AC-coupled amplifier would): flat within 5 s of the last beat.
-        let from = ((last.t + 5.0) / 0.004) as usize;
-        let worst = z[from..].iter().fold(0.0f64, |a, v| a.max(v.abs()));
-        assert!(worst < 5.0, "not flat: {worst} uV; last beat {}", last.t);
+        let last = beats.last().unwrap();
+        assert!(last.t < 10.0 && last.rr.is_infinite(), "{last:?}");
+        let from = ((last.t + BEAT_AFTER_S) / 0.004) as usize;
+        assert!(z[from..].iter().all(|v| *v == 0.0));
+    }
+
+    #[test]
+    fn af_prehistory_has_the_mean_rate() {
+        let mut beats: Ring<BeatRec, 32> = Ring::new();
+        let _ = Ecg::new(3, Scenario::Afib, &mut beats);
+        let t: Vec<f64> = beats.iter_oldest_first().map(|b| b.t).collect();
+        let iv: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+        let last8 = &iv[iv.len() - 8..];
+        let hr = 60.0 * 8.0 / last8.iter().sum::<f64>();
+        assert!((hr - 110.0).abs() < 1e-6, "{hr}");
+        let cv = {
+            let m = iv.iter().sum::<f64>() / iv.len() as f64;
+            (iv.iter().map(|v| (v - m).powi(2)).sum::<f64>() / iv.len() as f64).sqrt() / m
+        };
+        assert!(cv > 0.05, "prehistory is irregular too: {cv}");
     }
 }

@@ -15,10 +15,13 @@
 //! same sequence.
 //!
 //! Models (details and citations in the module docs and `docs/simulator.md`):
-//! ECG from the ECGSYN dynamical model (McSharry et al., IEEE TBME 2003) with
-//! an LF/HF RR tachogram; pleth as one two-Gaussian pulse per beat (Tang et al.,
-//! Sci. Rep. 2020) delayed by a 200 ms pulse transit time; respiration as an
-//! impedance waveform; vitals derived from the synthesized beats and breaths.
+//! ECG as ECGSYN's Gaussian waves (McSharry et al., IEEE TBME 2003) placed in
+//! time, with rate-independent PR and QRS and a Fridericia-scaled QT, driven by
+//! an RR tachogram with normal short-term variability (or atrial
+//! fibrillation); pleth as one pulse per ejecting beat with a diastolic
+//! run-off, its amplitude set by the preceding interval, 200 ms after the R
+//! peak; respiration as an impedance waveform; vitals derived from the
+//! synthesized beats and breaths.
 //!
 //! Units: ECG in µV, pleth in pleth units (0 = diastolic baseline, ≈ 1000 =
 //! systolic peak at normal perfusion), respiration in mΩ above the
@@ -78,6 +81,9 @@ const BEAT_HISTORY: usize = 32;
 const ECG_RESP_MODULATION: f64 = 0.08;
 /// Respiratory baseline modulation of the pleth, fraction of full scale.
 const PLETH_RESP_MODULATION: f64 = 0.03;
+/// Time constant with which the pleth's respiratory modulation follows the
+/// scenario's perfusion, s.
+const PERFUSION_TAU_S: f64 = 2.0;
 
 /// A waveform channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -285,6 +291,8 @@ pub struct Simulator {
     fwaves: FWaves,
     drift: Drift,
     mains_phase: f64,
+    /// Perfusion seen by the pleth's respiratory modulation (lagged).
+    perfusion: f64,
     motion: Motion,
     noise: Noise,
     /// Index of the next vitals frame.
@@ -314,6 +322,7 @@ impl Simulator {
             fwaves: FWaves::new(&mut extras),
             drift: Drift::new(&mut extras),
             mains_phase: extras.range(0.0, core::f64::consts::TAU),
+            perfusion: tg0.perfusion,
             motion: Motion::new(cfg.seed),
             noise: Noise::new(cfg.seed),
             next_vitals: 0,
@@ -445,7 +454,7 @@ impl Simulator {
 
         // Breathing moves the heart's electrical axis: ±4 % amplitude.
         let centered_lung = lung - 0.5;
-        let mut ecg = ecg::GAIN_UV * self.ecg.z() * (1.0 + ECG_RESP_MODULATION * centered_lung);
+        let mut ecg = self.ecg.uv_at(t, &self.beats) * (1.0 + ECG_RESP_MODULATION * centered_lung);
         let fw = self.fwaves.next(t, SAMPLE_PERIOD_S);
         if tg.rhythm == Rhythm::Afib {
             ecg += fw;
@@ -453,16 +462,17 @@ impl Simulator {
         ecg += art.baseline_wander_uv * (0.6 * centered_lung + 0.4 * self.drift.at(t));
         ecg += art.mains_uv * (core::f64::consts::TAU * art.mains_hz * t + self.mains_phase).sin();
 
-        let mut pleth = pleth::FULL_SCALE * tg.perfusion * pleth::pleth_at(t, &self.beats);
-        pleth += pleth::FULL_SCALE * PLETH_RESP_MODULATION * tg.perfusion * centered_lung;
+        // Each pulse carries the perfusion of its own beat, so a change (the
+        // end of circulation in asystole) never cuts a pulse short.
+        let mut pleth = pleth::FULL_SCALE * pleth::pleth_at(t, self.ecg.pending(), &self.beats);
+        self.perfusion += (tg.perfusion - self.perfusion) * (SAMPLE_PERIOD_S / PERFUSION_TAU_S);
+        pleth += pleth::FULL_SCALE * PLETH_RESP_MODULATION * self.perfusion * centered_lung;
 
-        if tg.motion {
-            let m = self.motion.at(t);
-            ecg += artifacts::MOTION_ECG_UV * m;
-            pleth += artifacts::MOTION_PLETH_AU * m;
-        }
-
-        let respv = resp::TIDAL_MOHM * lung;
+        // Body movement disturbs every channel, impedance respiration most.
+        let motion = if tg.motion { self.motion.at(t) } else { 0.0 };
+        ecg += artifacts::MOTION_ECG_UV * motion;
+        pleth += artifacts::MOTION_PLETH_AU * motion;
+        let respv = resp::TIDAL_MOHM * lung + artifacts::MOTION_RESP_MOHM * motion;
         ecg += self.noise.gauss(art.ecg_noise_uv);
         pleth += self.noise.gauss(art.pleth_noise);
         let respv = respv + self.noise.gauss(art.resp_noise_mohm);

@@ -24,6 +24,11 @@ impl<T: Copy + Default, const N: usize> Ring<T, N> {
         self.len = (self.len + 1).min(N);
     }
 
+    /// Number of values held.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// Newest first.
     pub(crate) fn iter_newest_first(&self) -> impl Iterator<Item = T> + '_ {
         (0..self.len).map(move |i| self.buf[(self.head + N - 1 - i) % N])

@@ -4,12 +4,14 @@
 //!   before the frame's time; 0 when the last R peak is more than
 //!   [`ASYSTOLE_TIMEOUT_S`] old. Intervals longer than the timeout (pauses) are
 //!   not averaged, so rates restart from the second event after a pause.
-//! * Pulse rate: the same over pulse feet (R peak + 200 ms), from the pleth.
+//! * Pulse rate: the same over the feet (R peak + 200 ms) of the pulses the
+//!   oximeter counts (beats with a palpable pulse, see `pleth.rs`): lower than
+//!   HR when beats give no pulse (pulse deficit).
 //! * RR: 60 / mean of the last 4 breath-to-breath intervals; 0 when no breath
 //!   started for [`APNEA_TIMEOUT_S`].
 //! * SpO2: the scenario's target through a first-order lag (τ = 8 s, the
 //!   oximeter's averaging plus circulation delay) with a slow ±0.4 % wander;
-//!   0 ("no reading") when no pulse arrived for [`NO_PULSE_SPO2_S`].
+//!   0 ("no reading") when no counted pulse arrived for [`NO_PULSE_SPO2_S`].
 //! * NIBP: measured at t = 0 and every [`NIBP_INTERVAL_S`]; each measurement is
 //!   the scenario target plus N(0, 2.5²)/N(0, 2²) mmHg, mean = dia + (sys − dia)/3.
 //! * Temperature: target through a first-order lag (τ = 300 s) plus a slow
@@ -133,9 +135,15 @@ impl VitalsState {
         breaths: &Ring<f64, NR>,
     ) -> VitalValues {
         let beat_times = || beats.iter_newest_first().map(|b| b.t);
+        let pulse_times = || {
+            beats
+                .iter_newest_first()
+                .filter(|b| b.palpable())
+                .map(|b| b.t)
+        };
         let hr = rate_per_min(beat_times(), t, HR_INTERVALS, ASYSTOLE_TIMEOUT_S);
-        // Pulse feet are the beats shifted by the transit time.
-        let pr = rate_per_min(beat_times(), t - PTT_S, HR_INTERVALS, ASYSTOLE_TIMEOUT_S);
+        // Pulse feet are the pulsing beats shifted by the transit time.
+        let pr = rate_per_min(pulse_times(), t - PTT_S, HR_INTERVALS, ASYSTOLE_TIMEOUT_S);
         let rr = rate_per_min(
             breaths.iter_newest_first(),
             t,
@@ -144,7 +152,7 @@ impl VitalsState {
         );
 
         self.spo2 += (tg.spo2_pct - self.spo2) * (dt / SPO2_TAU_S);
-        let last_pulse = beat_times().find(|&b| b <= t - PTT_S);
+        let last_pulse = pulse_times().find(|&b| b <= t - PTT_S);
         let pulse_ok = last_pulse.is_some_and(|b| t - PTT_S - b <= NO_PULSE_SPO2_S);
         let spo2 = if pulse_ok {
             let wander = 0.4 * (TAU * t / 50.0 + self.spo2_wander_phase).sin();

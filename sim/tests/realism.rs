@@ -52,16 +52,21 @@ fn check_detection(sc: Scenario, seed: u64, secs: f64, from: f64, to: f64) -> (R
             (vit - detr).abs() <= 2.0,
             "{sc}: window {w}s vitals HR {vit:.1} vs detector {detr:.1}"
         );
-        // Pulse rate (from the pleth pulses) agrees with HR.
+        // Pulse rate (from the pleth pulses) agrees with HR in sinus rhythm;
+        // in AF some beats give no pulse (pulse deficit), never the reverse.
         let pr = frames
             .iter()
             .map(|v| f64::from(v.pulse_rate_bpm))
             .sum::<f64>()
             / frames.len() as f64;
-        assert!(
-            (pr - vit).abs() <= 3.0,
-            "{sc}: pulse rate {pr:.1} vs HR {vit:.1}"
-        );
+        if sc == Scenario::Afib {
+            assert!(pr <= vit + 1.0, "{sc}: pulse rate {pr:.1} vs HR {vit:.1}");
+        } else {
+            assert!(
+                (pr - vit).abs() <= 3.0,
+                "{sc}: pulse rate {pr:.1} vs HR {vit:.1}"
+            );
+        }
         w += 5.0;
     }
     (r, det)
@@ -82,7 +87,7 @@ fn normal_sinus() {
     let (r, det) = check_detection(Scenario::Normal, 11, 40.0, 2.0, 40.0);
     let cv = rr_cv(&det, 2.0, 39.0);
     eprintln!("RR CV {cv:.4}");
-    assert!(cv < 0.06, "sinus CV {cv}");
+    assert!(cv < 0.08, "sinus CV {cv}");
     let hr = mean_hr(&r, 2.0, 40.0);
     assert!((68.0..=76.0).contains(&hr), "HR {hr}");
 }
@@ -92,7 +97,7 @@ fn tachycardia() {
     let (r, det) = check_detection(Scenario::Tachycardia, 12, 60.0, 45.0, 60.0);
     let cv = rr_cv(&det, 45.0, 59.0);
     eprintln!("RR CV {cv:.4}");
-    assert!(cv < 0.06, "sinus CV {cv}");
+    assert!(cv < 0.08, "sinus CV {cv}");
     let hr = mean_hr(&r, 45.0, 60.0);
     assert!((145.0..=155.0).contains(&hr), "HR {hr}");
 }
@@ -102,7 +107,7 @@ fn bradycardia() {
     let (r, det) = check_detection(Scenario::Bradycardia, 13, 60.0, 35.0, 60.0);
     let cv = rr_cv(&det, 35.0, 59.0);
     eprintln!("RR CV {cv:.4}");
-    assert!(cv < 0.06, "sinus CV {cv}");
+    assert!(cv < 0.08, "sinus CV {cv}");
     let hr = mean_hr(&r, 35.0, 60.0);
     assert!((37.0..=43.0).contains(&hr), "HR {hr}");
 }
@@ -134,8 +139,8 @@ fn asystole_has_no_beats_after_onset() {
     for v in r.vitals.iter().filter(|v| Run::vt(v) > 15.5) {
         assert_eq!((v.hr_bpm, v.pulse_rate_bpm), (0, 0), "{v:?}");
     }
-    // Pleth is flat (noise only) once the last pulse has passed.
-    let pleth_late = &r.pleth[(13.0 * FS) as usize..];
+    // Pleth is flat (noise only) once the last pulse's run-off has decayed.
+    let pleth_late = &r.pleth[(18.0 * FS) as usize..];
     assert!(pleth_late.iter().all(|v| v.abs() < 30), "pleth not flat");
 }
 
@@ -199,7 +204,8 @@ fn apnea_flattens_resp_and_zeroes_rr() {
 #[test]
 fn pleth_pulses_follow_beats() {
     let r = run(Scenario::Normal, 18, 20.0);
-    // The pleth systolic peak follows each R peak by 300–400 ms.
+    // The pleth systolic peak follows each R peak by 300–400 ms; its height
+    // varies a little with the preceding interval and breathing.
     for &b in r.beats.iter().filter(|&&b| (1.0..19.0).contains(&b)) {
         let lo = ((b + 0.2) * FS) as usize;
         let hi = ((b + 0.6) * FS) as usize;
@@ -210,7 +216,7 @@ fn pleth_pulses_follow_beats() {
             .unwrap();
         let delay = (lo + i) as f64 / FS - b;
         assert!((0.3..0.4).contains(&delay), "pleth peak {delay}s after R");
-        assert!((850..=1150).contains(v), "pleth peak {v}");
+        assert!((700..=1300).contains(v), "pleth peak {v}");
     }
 }
 

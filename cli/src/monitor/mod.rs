@@ -1,6 +1,7 @@
 //! `vitalring monitor`: a `SensorDataSource` consumer with three faces — a full-screen TUI, one
 //! plain status line a second, or JSON lines.
 
+pub mod alarms;
 pub mod bigfont;
 pub mod json;
 pub mod plain;
@@ -88,7 +89,13 @@ pub fn watch(
         trace_samples,
     );
     let result = match mode {
-        Mode::Tui => run_tui(source, state, duration_ns, stop),
+        Mode::Tui => run_tui(
+            source,
+            state,
+            &tui::TraceScale::from(out),
+            duration_ns,
+            stop,
+        ),
         Mode::Plain | Mode::Json => run_lines(source, state, mode, duration_ns, stop),
     };
     source.stop();
@@ -200,6 +207,7 @@ fn run_lines(
 fn run_tui(
     source: &mut dyn Source,
     mut state: MonitorState,
+    scale: &tui::TraceScale,
     duration_ns: Option<u64>,
     stop: &Stop,
 ) -> CliResult {
@@ -229,7 +237,7 @@ fn run_tui(
         }
         if now >= next_frame {
             next_frame = now + FRAME_NS;
-            if let Err(e) = terminal.draw(|f| tui::draw(f, &state)) {
+            if let Err(e) = terminal.draw(|f| tui::draw_scaled(f, &state, scale)) {
                 break Err(CliError::failure(format!("cannot draw: {e}")));
             }
             match quit_key() {

@@ -11,7 +11,8 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 
 /// The status line, e.g.
 /// `[  12s] connected epoch=1f.. HR 72 SpO2 98 RR 16 NIBP 120/80 (93) T 36.9 PR 72 |
-/// frames 1620 dropped 0 rejected 0 | lat p50 80us p99 210us max 400us | alarms: -`.
+/// frames 1620 dropped 0 rejected 0 | lat p50 80us p99 210us max 400us | alarms: -`; each
+/// alarm as `TEXT (priority)` or `TEXT (priority, technical)`.
 pub fn status_line(s: &MonitorState, latency: Option<LatencySummary>) -> String {
     let mut out = String::with_capacity(200);
     let secs = s.now_ns / 1_000_000_000;
@@ -65,7 +66,13 @@ pub fn status_line(s: &MonitorState, latency: Option<LatencySummary>) -> String 
         out.push_str(" | alarms: -");
     } else {
         out.push_str(" | alarms: ");
-        let texts: Vec<_> = alarms.iter().map(|a| a.text).collect();
+        let texts: Vec<_> = alarms
+            .iter()
+            .map(|a| {
+                let kind = if a.technical { ", technical" } else { "" };
+                format!("{} ({}{kind})", a.text, a.priority.name())
+            })
+            .collect();
         out.push_str(&texts.join(", "));
     }
     out
@@ -88,6 +95,17 @@ mod tests {
         );
         assert!(line.contains("frames 301 dropped 0 rejected 0"), "{line}");
         assert!(line.contains("max 50us"), "{line}");
-        assert!(line.ends_with("alarms: HR HIGH"), "{line}");
+        assert!(line.ends_with("alarms: HR HIGH (medium)"), "{line}");
+    }
+
+    #[test]
+    fn no_spo2_reading_is_a_technical_alarm() {
+        let s = connected(72, 0, 16);
+        let line = status_line(&s, None);
+        assert!(
+            line.ends_with("alarms: SPO2 NO SIGNAL (medium, technical)"),
+            "{line}"
+        );
+        assert!(!line.contains("SPO2 LOW"), "{line}");
     }
 }

@@ -9,69 +9,8 @@ use vitalring_core::session::SessionStats;
 use vitalring_core::source::{ConnectionState, SensorError, SensorErrorKind, SensorEvent};
 use vitalring_core::vitals::{Channel, VitalsRecord, WaveformChunk};
 
-use crate::args::AlarmArgs;
-
-/// How long a "DATA DROPPED" / "FRAMES REJECTED" alarm stays up after the last occurrence.
-pub const TECH_ALARM_HOLD_NS: u64 = 5_000_000_000;
-
-/// Physiological alarm limits (inclusive bounds of the normal range).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// HR below this alarms, bpm.
-    pub hr_low: u16,
-    /// HR above this alarms, bpm.
-    pub hr_high: u16,
-    /// SpO2 below this alarms, %.
-    pub spo2_low: u8,
-    /// RR below this alarms, /min.
-    pub rr_low: u8,
-    /// RR above this alarms, /min.
-    pub rr_high: u8,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            hr_low: 50,
-            hr_high: 120,
-            spo2_low: 90,
-            rr_low: 8,
-            rr_high: 30,
-        }
-    }
-}
-
-impl From<AlarmArgs> for Limits {
-    fn from(a: AlarmArgs) -> Self {
-        Self {
-            hr_low: a.hr_low,
-            hr_high: a.hr_high,
-            spo2_low: a.spo2_low,
-            rr_low: a.rr_low,
-            rr_high: a.rr_high,
-        }
-    }
-}
-
-/// Alarm priority (IEC 60601-1-8 style: high = red, medium = yellow).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Priority {
-    /// Life-threatening or loss of monitoring.
-    High,
-    /// Needs attention.
-    Medium,
-}
-
-/// An active alarm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Alarm {
-    /// What the display shows, upper case.
-    pub text: &'static str,
-    /// How loud.
-    pub priority: Priority,
-    /// Technical (transport) rather than physiological.
-    pub technical: bool,
-}
+use super::alarms::{self, AlarmInput};
+pub use super::alarms::{Alarm, Limits, Priority, TECH_ALARM_HOLD_NS};
 
 /// The latest vitals frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -440,55 +379,15 @@ impl MonitorState {
     }
 
     /// Active alarms, highest priority first (physiological before technical within a
-    /// priority).
+    /// priority); the rules are in [`alarms`].
     pub fn alarms(&self) -> Vec<Alarm> {
-        let mut out = Vec::new();
-        let tech = |text, priority| Alarm {
-            text,
-            priority,
-            technical: true,
-        };
-        let phys = |text, priority| Alarm {
-            text,
-            priority,
-            technical: false,
-        };
-        match self.state {
-            ConnectionState::Stalled => out.push(tech("SENSOR STALLED", Priority::High)),
-            ConnectionState::Reconnecting => out.push(tech("SENSOR RECONNECTING", Priority::High)),
-            ConnectionState::Disconnected => out.push(tech("SENSOR DISCONNECTED", Priority::High)),
-            ConnectionState::Stopped => out.push(tech("PRODUCER STOPPED", Priority::High)),
-            ConnectionState::Connecting | ConnectionState::Connected => {}
-        }
-        if self.recent(self.last_drop_ns) {
-            out.push(tech("DATA DROPPED", Priority::Medium));
-        }
-        if self.recent(self.last_reject_ns) {
-            out.push(tech("FRAMES REJECTED", Priority::Medium));
-        }
-        if let (true, Some(v)) = (self.live(), self.vitals) {
-            let r = v.record;
-            let l = self.limits;
-            if r.hr_bpm == 0 {
-                out.push(phys("ASYSTOLE", Priority::High));
-            } else if r.hr_bpm < l.hr_low {
-                out.push(phys("HR LOW", Priority::High));
-            } else if r.hr_bpm > l.hr_high {
-                out.push(phys("HR HIGH", Priority::High));
-            }
-            if r.spo2_pct < l.spo2_low {
-                out.push(phys("SPO2 LOW", Priority::High));
-            }
-            if r.rr_rpm == 0 {
-                out.push(phys("APNEA", Priority::High));
-            } else if r.rr_rpm < l.rr_low {
-                out.push(phys("RR LOW", Priority::Medium));
-            } else if r.rr_rpm > l.rr_high {
-                out.push(phys("RR HIGH", Priority::Medium));
-            }
-        }
-        out.sort_by_key(|a| (a.priority, a.technical));
-        out
+        alarms::evaluate(&AlarmInput {
+            state: self.state,
+            live_vitals: self.vitals.filter(|_| self.live()).map(|v| v.record),
+            limits: self.limits,
+            recent_drop: self.recent(self.last_drop_ns),
+            recent_reject: self.recent(self.last_reject_ns),
+        })
     }
 }
 

@@ -1,5 +1,11 @@
 //! The full-screen bedside-monitor view. [`draw`] is a pure function of a [`MonitorState`], so
 //! tests render it into ratatui's `TestBackend` and read the buffer.
+//!
+//! Traces are drawn at fixed, stated scales like a bedside monitor's, never auto-scaled behind
+//! the user's back: the ECG at a gain in mm/mV (one text row counts as 5 mm, one large square
+//! of ECG paper), with a 1 mV calibration pulse at the left and the gain in the panel title;
+//! the pleth and the respiration over a fixed span of their units, also in the title. A flat
+//! line therefore looks flat: asystole is a line, not a band of magnified noise.
 
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -13,6 +19,7 @@ use vitalring_core::vitals::Channel;
 
 use super::bigfont;
 use super::state::{trace_index, Alarm, MonitorState, Priority, Trace};
+use crate::args::{EcgGainArg, MonitorOutput};
 
 const ECG: Color = Color::Green;
 const PLETH: Color = Color::Cyan;
@@ -21,22 +28,65 @@ const NIBP: Color = Color::White;
 const TEMP: Color = Color::Magenta;
 const STALE: Color = Color::DarkGray;
 
-/// Draws the whole screen.
+/// Millimetres of trace per terminal text row (one large square of ECG paper).
+pub const MM_PER_ROW: f64 = 5.0;
+/// Braille dots per text row.
+const DOTS_PER_ROW: f64 = 4.0;
+/// Pleth panel span, pleth units (a normal pulse is ≈ 1000).
+pub const PLETH_SPAN: f64 = 1500.0;
+/// Respiration panel span, mΩ (a tidal breath is ≈ 1000).
+pub const RESP_SPAN_MOHM: f64 = 2000.0;
+/// Braille columns (dots) reserved at the left of the ECG for the calibration pulse.
+const CAL_DOTS: usize = 8;
+
+/// How the traces are scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TraceScale {
+    /// ECG gain.
+    pub ecg_gain: EcgGainArg,
+}
+
+impl From<&MonitorOutput> for TraceScale {
+    fn from(out: &MonitorOutput) -> Self {
+        Self {
+            ecg_gain: out.ecg_gain,
+        }
+    }
+}
+
+/// Draws the whole screen at the default scale (ECG 10 mm/mV).
+#[cfg(test)]
 pub fn draw(f: &mut Frame<'_>, s: &MonitorState) {
+    draw_scaled(f, s, &TraceScale::default());
+}
+
+/// Draws the whole screen. Below 30 rows or 100 columns the numerics and the footer take their
+/// compact form, so an 80×24 terminal still shows the title, the quit hint, every numeric with
+/// its alarm limits, and the traces.
+pub fn draw_scaled(f: &mut Frame<'_>, s: &MonitorState, scale: &TraceScale) {
+    let area = f.area();
+    let compact = area.height < 30 || area.width < 100;
     let [top, alarm, main, foot] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(8),
-        Constraint::Length(4),
+        Constraint::Length(if compact { 2 } else { 4 }),
     ])
-    .areas(f.area());
-    f.render_widget(title_bar(s), top);
+    .areas(area);
+    let [title, quit] = Layout::horizontal([Constraint::Min(1), Constraint::Length(10)]).areas(top);
+    f.render_widget(title_bar(s), title);
+    f.render_widget(
+        Paragraph::new(Span::styled(" q: quit ", Style::new().fg(Color::Gray)))
+            .alignment(Alignment::Right),
+        quit,
+    );
     f.render_widget(alarm_bar(&s.alarms(), s.now_ns), alarm);
+    let numerics_width = if compact { 30 } else { 36 };
     let [traces, numerics] =
-        Layout::horizontal([Constraint::Min(20), Constraint::Length(36)]).areas(main);
-    draw_traces(f, s, traces);
-    draw_numerics(f, s, numerics);
-    f.render_widget(footer(s), foot);
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(numerics_width)]).areas(main);
+    draw_traces(f, s, traces, scale);
+    draw_numerics(f, s, numerics, compact);
+    f.render_widget(footer(s, compact), foot);
 }
 
 fn state_style(state: ConnectionState) -> Style {
@@ -57,11 +107,11 @@ fn title_bar(s: &MonitorState) -> Paragraph<'static> {
             " vitalring monitor ",
             Style::new().add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!(" {} ", s.source)),
         Span::styled(
             format!(" {} ", s.state.name().to_uppercase()),
             state_style(s.state),
         ),
+        Span::raw(format!(" {} ", s.source)),
     ];
     if let Some(e) = s.epoch {
         spans.push(Span::styled(
@@ -69,10 +119,26 @@ fn title_bar(s: &MonitorState) -> Paragraph<'static> {
             Style::new().fg(Color::Gray),
         ));
     }
-    spans.push(Span::styled("   q: quit", Style::new().fg(Color::DarkGray)));
     Paragraph::new(Line::from(spans))
 }
 
+fn alarm_style(a: &Alarm, now_ns: u64) -> Style {
+    let (fg, bg) = match a.priority {
+        Priority::High => (Color::White, Color::Red),
+        Priority::Medium => (Color::Black, Color::Yellow),
+        Priority::Low => (Color::Black, Color::Cyan),
+    };
+    let style = Style::new().fg(fg).bg(bg).add_modifier(Modifier::BOLD);
+    if a.priority.lit(now_ns) {
+        style
+    } else {
+        style.add_modifier(Modifier::REVERSED)
+    }
+}
+
+/// Physiological alarms first, then the technical ones after a `tech:` label; each with its
+/// priority marker (`!!!` high, `!!` medium, `!` low) and colour, flashing as IEC 60601-1-8
+/// asks (see [`Priority::lit`]).
 fn alarm_bar(alarms: &[Alarm], now_ns: u64) -> Paragraph<'static> {
     if alarms.is_empty() {
         return Paragraph::new(Line::from(Span::styled(
@@ -80,36 +146,87 @@ fn alarm_bar(alarms: &[Alarm], now_ns: u64) -> Paragraph<'static> {
             Style::new().fg(Color::DarkGray),
         )));
     }
-    // High-priority alarms flash at 1 Hz (inverse video every other half second).
-    let flash = (now_ns / 500_000_000) % 2 == 1;
     let mut spans = Vec::new();
-    for a in alarms {
-        let (fg, bg) = match a.priority {
-            Priority::High => (Color::White, Color::Red),
-            Priority::Medium => (Color::Black, Color::Yellow),
-        };
-        let mut style = Style::new().fg(fg).bg(bg).add_modifier(Modifier::BOLD);
-        if flash && a.priority == Priority::High {
-            style = style.add_modifier(Modifier::REVERSED);
+    for technical in [false, true] {
+        let group: Vec<&Alarm> = alarms.iter().filter(|a| a.technical == technical).collect();
+        if group.is_empty() {
+            continue;
         }
-        let mark = if a.priority == Priority::High {
-            "!!!"
-        } else {
-            "!!"
-        };
-        spans.push(Span::styled(format!(" {mark} {} ", a.text), style));
-        spans.push(Span::raw(" "));
+        if technical {
+            spans.push(Span::styled(" tech:", Style::new().fg(Color::Gray)));
+        }
+        for a in group {
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(
+                format!(" {} {} ", a.priority.marker(), a.text),
+                alarm_style(a, now_ns),
+            ));
+        }
     }
     Paragraph::new(Line::from(spans))
 }
 
+/// Vertical placement of one trace: the signal value at the top and bottom edges of the panel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TraceWindow {
+    lo: f64,
+    hi: f64,
+}
+
+/// The `q`-quantile of the visible samples (`None` without samples).
+fn quantile(trace: &Trace, q: f64) -> Option<f64> {
+    let mut v: Vec<i32> = trace.samples.iter().flatten().copied().collect();
+    if v.is_empty() {
+        return None;
+    }
+    let k = ((v.len() - 1) as f64 * q).round() as usize;
+    let (_, x, _) = v.select_nth_unstable(k);
+    Some(f64::from(*x))
+}
+
+/// ECG placement at `gain_mm_per_mv` in a panel `dots` braille dots high: the median of the
+/// visible samples (the isoelectric line, robust to QRS spikes) in the middle.
+fn ecg_span(trace: &Trace, gain_mm_per_mv: f64, dots: usize) -> TraceWindow {
+    let mid = quantile(trace, 0.5).unwrap_or(0.0);
+    let uv_per_dot = 1000.0 * MM_PER_ROW / (gain_mm_per_mv * DOTS_PER_ROW);
+    let half = dots as f64 / 2.0 * uv_per_dot;
+    TraceWindow {
+        lo: mid - half,
+        hi: mid + half,
+    }
+}
+
+/// The gain that fits the visible ECG (1st to 99th percentile, plus 15 %) into `dots`, mm/mV,
+/// between 2.5 and 40.
+fn auto_gain(trace: &Trace, dots: usize) -> f64 {
+    let (Some(lo), Some(hi)) = (quantile(trace, 0.01), quantile(trace, 0.99)) else {
+        return 10.0;
+    };
+    let mid = quantile(trace, 0.5).unwrap_or(0.0);
+    // Centred on the median, so fit the larger half.
+    let half_uv = (hi - mid).max(mid - lo).max(50.0) * 1.15;
+    let rows = dots as f64 / DOTS_PER_ROW;
+    (rows / 2.0 * MM_PER_ROW / (half_uv / 1000.0)).clamp(2.5, 40.0)
+}
+
+/// Pleth / respiration placement: a fixed `span`, its bottom a little under the 5th percentile
+/// of the visible samples (the diastolic floor, the end-expiratory level).
+fn floor_span(trace: &Trace, span: f64) -> TraceWindow {
+    let lo = quantile(trace, 0.05).unwrap_or(0.0) - 0.08 * span;
+    TraceWindow { lo, hi: lo + span }
+}
+
 /// One channel's samples drawn as a min/max envelope per canvas column (so QRS spikes survive
-/// any decimation), newest at the right edge; `None` samples break the line.
+/// any decimation), newest at the right edge; `None` samples break the line; values outside
+/// the panel are clipped to its edge. With `cal`, a 1 mV calibration pulse (`cal` signal units
+/// high, from the panel's middle) is drawn in the first [`CAL_DOTS`] columns.
 struct TraceShape<'a> {
     trace: &'a Trace,
     color: Color,
-    lo: f64,
-    hi: f64,
+    place: Option<TraceWindow>,
+    /// ECG: place from the gain (mm/mV) once the canvas size is known.
+    gain: Option<f64>,
+    cal: bool,
 }
 
 impl Shape for TraceShape<'_> {
@@ -118,24 +235,49 @@ impl Shape for TraceShape<'_> {
             return;
         };
         let (w, h) = (max_x + 1, max_y + 1);
+        let place = match (self.place, self.gain) {
+            (Some(p), _) => p,
+            (None, Some(g)) => ecg_span(self.trace, g, h),
+            (None, None) => return,
+        };
+        let span = (place.hi - place.lo).max(1e-9);
+        let to_y = |v: f64| -> usize {
+            let frac = ((place.hi - v) / span).clamp(0.0, 1.0);
+            (frac * (h - 1) as f64).round() as usize
+        };
+        let x0 = if self.cal && w > 3 * CAL_DOTS {
+            // A 1 mV pulse, 1/4 of the reserved width from each side.
+            let (base, top) = (to_y((place.lo + place.hi) / 2.0), {
+                let mid = (place.lo + place.hi) / 2.0;
+                to_y(mid + 1000.0)
+            });
+            let (a, b) = (CAL_DOTS / 4, CAL_DOTS * 3 / 4);
+            for x in 0..CAL_DOTS - 1 {
+                let y = if (a..=b).contains(&x) { top } else { base };
+                painter.paint(x, y, Color::White);
+            }
+            for y in top.min(base)..=top.max(base) {
+                painter.paint(a, y, Color::White);
+                painter.paint(b, y, Color::White);
+            }
+            CAL_DOTS
+        } else {
+            0
+        };
+        let cols = w - x0;
         let cap = self.trace.capacity;
         let len = self.trace.samples.len();
         let offset = cap - len.min(cap);
-        let span = (self.hi - self.lo).max(1.0);
-        let to_y = |v: i32| -> usize {
-            let frac = ((self.hi - f64::from(v)) / span).clamp(0.0, 1.0);
-            (frac * (h - 1) as f64).round() as usize
-        };
         let mut prev: Option<usize> = None;
-        for col in 0..w {
-            let a = col * cap / w;
-            let b = ((col + 1) * cap / w).max(a + 1);
+        for col in 0..cols {
+            let a = col * cap / cols;
+            let b = ((col + 1) * cap / cols).max(a + 1);
             let (a, b) = (a.saturating_sub(offset), b.saturating_sub(offset).min(len));
             let mut lo_y: Option<usize> = None;
             let mut hi_y: Option<usize> = None;
             let mut last: Option<usize> = None;
             for v in self.trace.samples.range(a..b.max(a)).flatten() {
-                let y = to_y(*v);
+                let y = to_y(f64::from(*v));
                 lo_y = Some(lo_y.map_or(y, |m| m.max(y)));
                 hi_y = Some(hi_y.map_or(y, |m| m.min(y)));
                 last = Some(y);
@@ -149,39 +291,57 @@ impl Shape for TraceShape<'_> {
                 y1 = y1.max(p);
             }
             for y in y0..=y1 {
-                painter.paint(col, y, self.color);
+                painter.paint(x0 + col, y, self.color);
             }
             prev = last;
         }
     }
 }
 
-fn draw_traces(f: &mut Frame<'_>, s: &MonitorState, area: Rect) {
+fn draw_traces(f: &mut Frame<'_>, s: &MonitorState, area: Rect, scale: &TraceScale) {
     let rows = Layout::vertical([
         Constraint::Ratio(2, 5),
         Constraint::Ratio(2, 5),
         Constraint::Ratio(1, 5),
     ])
     .split(area);
-    let specs = [
-        (Channel::EcgII, "ECG II", "µV", ECG),
-        (Channel::Pleth, "PLETH", "", PLETH),
-        (Channel::Resp, "RESP", "mΩ", RESP),
-    ];
-    for ((channel, name, unit, color), rect) in specs.into_iter().zip(rows.iter()) {
+    for (channel, rect) in [Channel::EcgII, Channel::Pleth, Channel::Resp]
+        .into_iter()
+        .zip(rows.iter())
+    {
         let trace = &s.traces[trace_index(channel)];
+        // Braille dots of the panel's inside (the border takes a row top and bottom).
+        let dots = usize::from(rect.height.saturating_sub(2)) * DOTS_PER_ROW as usize;
+        let (name, color, scale_text, place, gain) = match channel {
+            Channel::EcgII => {
+                let gain = match scale.ecg_gain {
+                    EcgGainArg::Mm5 => 5.0,
+                    EcgGainArg::Mm10 => 10.0,
+                    EcgGainArg::Mm20 => 20.0,
+                    EcgGainArg::Auto => auto_gain(trace, dots.max(1)),
+                };
+                let text = match scale.ecg_gain {
+                    EcgGainArg::Auto => format!("auto {gain:.0} mm/mV"),
+                    _ => format!("{gain:.0} mm/mV"),
+                };
+                ("ECG II", ECG, text, None, Some(gain))
+            }
+            Channel::Pleth => (
+                "PLETH",
+                PLETH,
+                format!("{PLETH_SPAN:.0} u full scale"),
+                Some(floor_span(trace, PLETH_SPAN)),
+                None,
+            ),
+            Channel::Resp => (
+                "RESP",
+                RESP,
+                format!("{:.0} Ω full scale", RESP_SPAN_MOHM / 1000.0),
+                Some(floor_span(trace, RESP_SPAN_MOHM)),
+                None,
+            ),
+        };
         let color = if s.live() { color } else { STALE };
-        let (lo, hi) = trace
-            .samples
-            .iter()
-            .flatten()
-            .fold(None, |acc: Option<(i32, i32)>, &v| {
-                Some(acc.map_or((v, v), |(a, b)| (a.min(v), b.max(v))))
-            })
-            .map_or((-1.0, 1.0), |(a, b)| {
-                let pad = (f64::from(b) - f64::from(a)).max(10.0) * 0.08;
-                (f64::from(a) - pad, f64::from(b) + pad)
-            });
         let fs = if trace.fs_hz > 0 {
             format!(" {} Hz", trace.fs_hz)
         } else {
@@ -192,7 +352,8 @@ fn draw_traces(f: &mut Frame<'_>, s: &MonitorState, area: Rect) {
                 format!(" {name} "),
                 Style::new().fg(color).add_modifier(Modifier::BOLD),
             ),
-            Span::styled(format!("{unit}{fs} "), Style::new().fg(Color::DarkGray)),
+            Span::styled(format!("{scale_text} "), Style::new().fg(Color::Gray)),
+            Span::styled(format!("{fs} "), Style::new().fg(Color::DarkGray)),
         ]);
         let block = Block::bordered()
             .title(title)
@@ -200,8 +361,9 @@ fn draw_traces(f: &mut Frame<'_>, s: &MonitorState, area: Rect) {
         let shape = TraceShape {
             trace,
             color,
-            lo,
-            hi,
+            place,
+            gain,
+            cal: channel == Channel::EcgII,
         };
         let empty = trace.is_empty();
         let canvas = Canvas::default()
@@ -220,31 +382,57 @@ fn draw_traces(f: &mut Frame<'_>, s: &MonitorState, area: Rect) {
     }
 }
 
-/// A large numeric tile: label and unit on the border, the value big, extras on the right.
-fn numeric_tile(
-    f: &mut Frame<'_>,
-    area: Rect,
-    label: &str,
+/// A numeric tile: label on the border, the value large (or bold in compact form), unit,
+/// alarm limits and extras beside it.
+struct Tile<'a> {
+    label: &'a str,
     value: Option<String>,
+    unit: &'a str,
+    /// (low, high) alarm limits as text.
+    limits: (String, String),
+    extra: Option<String>,
     color: Color,
     alarm: bool,
-    extra: Vec<Line<'static>>,
-) {
-    let border = if alarm { Color::Red } else { Color::DarkGray };
+}
+
+fn numeric_tile(f: &mut Frame<'_>, area: Rect, t: Tile<'_>, compact: bool) {
+    let border = if t.alarm { Color::Red } else { Color::DarkGray };
     let block = Block::bordered()
         .title(Line::from(Span::styled(
-            format!(" {label} "),
-            Style::new().fg(color).add_modifier(Modifier::BOLD),
+            format!(" {} ", t.label),
+            Style::new().fg(t.color).add_modifier(Modifier::BOLD),
         )))
         .border_style(Style::new().fg(border));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let text = value.unwrap_or_else(|| "---".to_string());
-    let style = if alarm {
+    let text = t.value.unwrap_or_else(|| "---".to_string());
+    let style = if t.alarm {
         Style::new().fg(Color::White).bg(Color::Red)
     } else {
-        Style::new().fg(color)
+        Style::new().fg(t.color)
     };
+    let dim = Style::new().fg(Color::Gray);
+    let (lo, hi) = t.limits;
+    if compact {
+        let mut l1 = vec![
+            Span::styled(format!("{text:>4}"), style.add_modifier(Modifier::BOLD)),
+            Span::styled(format!(" {}", t.unit), dim),
+        ];
+        if let Some(x) = t.extra {
+            l1.push(Span::styled(format!("  {x}"), dim));
+        }
+        let l2 = Line::from(Span::styled(format!("lo {lo}  hi {hi}"), dim));
+        f.render_widget(Paragraph::new(vec![Line::from(l1), l2]), inner);
+        return;
+    }
+    let mut extra = vec![
+        Line::from(Span::styled(format!(" {}", t.unit), dim)),
+        Line::from(Span::styled(format!(" hi {hi}"), dim)),
+        Line::from(Span::styled(format!(" lo {lo}"), dim)),
+    ];
+    if let Some(x) = t.extra {
+        extra.push(Line::from(Span::styled(format!(" {x}"), dim)));
+    }
     let big_fits = inner.height >= 5 && inner.width as usize > bigfont::width(&text);
     let [num, side] = Layout::horizontal([Constraint::Min(1), Constraint::Length(12)]).areas(inner);
     let lines: Vec<Line<'static>> = if big_fits && num.width as usize >= bigfont::width(&text) {
@@ -262,11 +450,12 @@ fn numeric_tile(
     f.render_widget(Paragraph::new(extra), side);
 }
 
-fn draw_numerics(f: &mut Frame<'_>, s: &MonitorState, area: Rect) {
+fn draw_numerics(f: &mut Frame<'_>, s: &MonitorState, area: Rect, compact: bool) {
+    let tile_h = if compact { 4 } else { 7 };
     let [hr, spo2, rr, nibp, temp] = Layout::vertical([
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(7),
+        Constraint::Length(tile_h),
+        Constraint::Length(tile_h),
+        Constraint::Length(tile_h),
         Constraint::Length(4),
         Constraint::Length(3),
     ])
@@ -278,50 +467,54 @@ fn draw_numerics(f: &mut Frame<'_>, s: &MonitorState, area: Rect) {
     let v = s.vitals.map(|v| v.record);
     let dim = Style::new().fg(Color::Gray);
     let l = s.limits;
-    let limits = |lo: String, hi: String| {
-        vec![
-            Line::from(Span::styled(format!(" hi {hi}"), dim)),
-            Line::from(Span::styled(format!(" lo {lo}"), dim)),
-        ]
-    };
 
-    let mut hr_extra = vec![Line::from(Span::styled(" bpm", dim))];
-    hr_extra.extend(limits(l.hr_low.to_string(), l.hr_high.to_string()));
-    if let Some(pr) = v.and_then(|v| v.pulse_rate_bpm) {
-        hr_extra.push(Line::from(Span::styled(format!(" PR {pr}"), dim)));
-    }
     numeric_tile(
         f,
         hr,
-        "HR",
-        v.map(|v| v.hr_bpm.to_string()),
-        c(ECG),
-        on(&["HR HIGH", "HR LOW", "ASYSTOLE"]),
-        hr_extra,
+        Tile {
+            label: "HR",
+            value: v.map(|v| v.hr_bpm.to_string()),
+            unit: "bpm",
+            limits: (l.hr_low.to_string(), l.hr_high.to_string()),
+            extra: v
+                .and_then(|v| v.pulse_rate_bpm)
+                .map(|pr| format!("PR {pr}")),
+            color: c(ECG),
+            alarm: on(&["HR HIGH", "HR LOW", "ASYSTOLE"]),
+        },
+        compact,
     );
-
-    let mut spo2_extra = vec![Line::from(Span::styled(" %", dim))];
-    spo2_extra.extend(limits(l.spo2_low.to_string(), "-".into()));
     numeric_tile(
         f,
         spo2,
-        "SpO2",
-        v.map(|v| v.spo2_pct.to_string()),
-        c(PLETH),
-        on(&["SPO2 LOW"]),
-        spo2_extra,
+        Tile {
+            label: "SpO2",
+            // 0 is "no reading": shown as dashes, the technical alarm says why.
+            value: v.map(|v| match v.spo2_pct {
+                0 => "---".to_string(),
+                x => x.to_string(),
+            }),
+            unit: "%",
+            limits: (l.spo2_low.to_string(), "-".into()),
+            extra: None,
+            color: c(PLETH),
+            alarm: on(&["SPO2 LOW"]),
+        },
+        compact,
     );
-
-    let mut rr_extra = vec![Line::from(Span::styled(" /min", dim))];
-    rr_extra.extend(limits(l.rr_low.to_string(), l.rr_high.to_string()));
     numeric_tile(
         f,
         rr,
-        "RR",
-        v.map(|v| v.rr_rpm.to_string()),
-        c(RESP),
-        on(&["RR HIGH", "RR LOW", "APNEA"]),
-        rr_extra,
+        Tile {
+            label: "RR",
+            value: v.map(|v| v.rr_rpm.to_string()),
+            unit: "/min",
+            limits: (l.rr_low.to_string(), l.rr_high.to_string()),
+            extra: None,
+            color: c(RESP),
+            alarm: on(&["RR HIGH", "RR LOW", "APNEA"]),
+        },
+        compact,
     );
 
     let nibp_text = v.and_then(|v| v.nibp).map_or_else(
@@ -367,7 +560,7 @@ fn draw_numerics(f: &mut Frame<'_>, s: &MonitorState, area: Rect) {
     );
 }
 
-fn footer(s: &MonitorState) -> Paragraph<'static> {
+fn footer(s: &MonitorState, compact: bool) -> Paragraph<'static> {
     let c = &s.counts;
     let dim = Style::new().fg(Color::Gray);
     let warn = |n: u64| {
@@ -388,7 +581,9 @@ fn footer(s: &MonitorState) -> Paragraph<'static> {
         Span::styled(format!(" frames {}", c.frames()), dim),
         Span::styled(format!("  dropped {}", c.dropped), warn(c.dropped)),
         Span::styled(format!("  rejected {}", c.rejected()), warn(c.rejected())),
-        Span::styled(
+    ];
+    if !compact {
+        line1.push(Span::styled(
             format!(
                 " (crc {} range {} payload {} frame {})",
                 c.rejected_crc,
@@ -397,9 +592,12 @@ fn footer(s: &MonitorState) -> Paragraph<'static> {
                 c.rejected_invalid_frame
             ),
             dim,
-        ),
-        Span::styled(format!("  stalls {}", c.stalls), warn(c.stalls)),
-    ];
+        ));
+    }
+    line1.push(Span::styled(
+        format!("  stalls {}", c.stalls),
+        warn(c.stalls),
+    ));
     if let Some(age) = s.heartbeat_age_ms() {
         line1.push(Span::styled(
             format!("  heartbeat age {age} ms"),
@@ -413,11 +611,16 @@ fn footer(s: &MonitorState) -> Paragraph<'static> {
             Style::new().fg(Color::DarkGray),
         ));
     }
-    Paragraph::new(vec![Line::from(line1), Line::from(line2)]).block(
-        Block::bordered()
-            .title(" transport ")
-            .border_style(Style::new().fg(Color::DarkGray)),
-    )
+    let p = Paragraph::new(vec![Line::from(line1), Line::from(line2)]);
+    if compact {
+        p
+    } else {
+        p.block(
+            Block::bordered()
+                .title(" transport ")
+                .border_style(Style::new().fg(Color::DarkGray)),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -526,6 +729,113 @@ mod tests {
         assert!(red_alarm);
     }
 
+    fn render_at(s: &MonitorState, w: u16, h: u16, gain: EcgGainArg) -> Buffer {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| draw_scaled(f, s, &TraceScale { ecg_gain: gain }))
+            .unwrap();
+        t.backend().buffer().clone()
+    }
+
+    /// Text rows of the ECG panel (rows 3..=14 at 120×36, columns 5..83: right of the
+    /// calibration pulse) that hold trace dots.
+    fn ecg_rows(b: &Buffer) -> Vec<u16> {
+        (3..15)
+            .filter(|&y| braille(b, 5, 83, y, y + 1) > 0)
+            .collect()
+    }
+
+    /// Asystole as the simulator draws it: the isoelectric line with ±40 µV of noise, wander
+    /// and hum.
+    fn asystole() -> MonitorState {
+        let mut s = connected(0, 0, 16);
+        let ecg = &mut s.traces[trace_index(Channel::EcgII)];
+        for (i, v) in ecg.samples.iter_mut().enumerate() {
+            let x = i as f64;
+            *v = Some((25.0 * (x * 0.37).sin() + 15.0 * (x * 2.1).cos()) as i32);
+        }
+        s
+    }
+
+    #[test]
+    fn asystole_is_a_flat_line_at_10_mm_per_mv() {
+        let s = asystole();
+        let b = render(&s, 120, 36);
+        let t = text(&b);
+        assert!(t.contains("10 mm/mV"), "{t}");
+        // ±40 µV is ±0.4 mm: one or two dots high, in one text row or straddling two.
+        let rows = ecg_rows(&b);
+        assert!(
+            rows.len() <= 2 && rows.windows(2).all(|w| w[1] == w[0] + 1),
+            "not a flat line: rows {rows:?}\n{t}"
+        );
+        // A line all across the samples, not dots here and there.
+        let cells: usize = rows.iter().map(|&y| braille(&b, 5, 83, y, y + 1)).sum();
+        assert!(cells > 50, "{t}");
+        // Auto gain stops at 40 mm/mV, so even it cannot blow the noise up into a band.
+        let auto = render_at(&s, 120, 36, EcgGainArg::Auto);
+        assert!(text(&auto).contains("auto 40 mm/mV"), "{}", text(&auto));
+        assert!(ecg_rows(&auto).len() <= 3, "{}", text(&auto));
+    }
+
+    #[test]
+    fn ecg_gain_is_fixed_and_shown_with_a_calibration_pulse() {
+        // connected() carries a ±1 mV sine on the ECG: 2 mV peak to peak is 20 mm = 4 rows at
+        // 10 mm/mV, 2 rows at 5 mm/mV, 8 rows at 20 mm/mV.
+        let s = connected(72, 98, 16);
+        for (gain, text_gain, rows) in [
+            (EcgGainArg::Mm5, "5 mm/mV", 2..=3),
+            (EcgGainArg::Mm10, "10 mm/mV", 4..=5),
+            (EcgGainArg::Mm20, "20 mm/mV", 8..=9),
+        ] {
+            let b = render_at(&s, 120, 36, gain);
+            let t = text(&b);
+            assert!(t.contains(text_gain), "{t}");
+            let n = ecg_rows(&b).len();
+            assert!(rows.contains(&n), "{text_gain}: {n} rows\n{t}");
+            // The calibration pulse: white dots left of the trace.
+            let cal = (3..15)
+                .flat_map(|y| (1..5).map(move |x| (x, y)))
+                .filter(|&p| b[p].fg == Color::White && b[p].symbol() != " ")
+                .count();
+            assert!(cal >= 2, "no calibration pulse\n{t}");
+        }
+        let t = text(&render(&s, 120, 36));
+        assert!(t.contains("1500 u full scale"), "{t}");
+        assert!(t.contains("2 Ω full scale"), "{t}");
+    }
+
+    #[test]
+    fn an_80x24_terminal_keeps_title_quit_hint_and_limits() {
+        let s = connected(72, 98, 16);
+        let t = text(&render(&s, 80, 24));
+        for want in [
+            "vitalring monitor",
+            "CONNECTED",
+            "q: quit",
+            "10 mm/mV",
+            "lo 50  hi 120",
+            "lo 90",
+            "lo 8  hi 30",
+            "120/80 (93)",
+            "frames 301",
+        ] {
+            assert!(t.contains(want), "{want:?} missing\n{t}");
+        }
+        // A long socket path is cut, the quit hint stays.
+        let mut s = s;
+        s.source = "/run/user/1000/a/very/long/path/to/the/vitalring/control.sock".into();
+        let t = text(&render(&s, 80, 24));
+        assert!(t.lines().next().unwrap().ends_with("q: quit "), "{t}");
+    }
+
+    #[test]
+    fn no_spo2_reading_is_a_technical_alarm_not_a_desaturation() {
+        let t = text(&render(&connected(72, 0, 16), 120, 36));
+        assert!(t.contains("tech:"), "{t}");
+        assert!(t.contains("SPO2 NO SIGNAL"), "{t}");
+        assert!(!t.contains("SPO2 LOW"), "{t}");
+    }
+
     #[test]
     fn empty_state_and_tiny_terminals_do_not_panic() {
         let s = MonitorState::new("x", Default::default(), 100);
@@ -535,7 +845,10 @@ mod tests {
         assert!(t.contains("---"), "{t}");
         let s = connected(72, 98, 16);
         for (w, h) in [(1, 1), (20, 5), (40, 12), (80, 24), (300, 90)] {
-            render(&s, w, h);
+            for gain in [EcgGainArg::Mm10, EcgGainArg::Auto] {
+                render_at(&s, w, h, gain);
+                render_at(&MonitorState::new("x", Default::default(), 100), w, h, gain);
+            }
         }
     }
 }

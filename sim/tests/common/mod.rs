@@ -360,3 +360,174 @@ pub fn rr_cv(beats: &[f64], from: f64, to: f64) -> f64 {
     let var = rr.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / rr.len() as f64;
     var.sqrt() / mean
 }
+
+// ---------------------------------------------------------------------------
+// Delineation on averaged templates
+// ---------------------------------------------------------------------------
+
+/// Template window: this many seconds before and after each R peak.
+pub const TEMPLATE_BEFORE_S: f64 = 0.30;
+pub const TEMPLATE_AFTER_S: f64 = 0.60;
+
+/// Coherent average of the beats at `r_peaks` (sample indices) of `ecg`:
+/// noise, wander and hum average out, the morphology stays. Index
+/// `(TEMPLATE_BEFORE_S * fs)` of the result is the R peak.
+pub fn template(ecg: &[i32], r_peaks: &[usize], fs: f64) -> Vec<f64> {
+    let before = (TEMPLATE_BEFORE_S * fs).round() as usize;
+    let after = (TEMPLATE_AFTER_S * fs).round() as usize;
+    let mut acc = vec![0.0; before + after];
+    let mut n = 0;
+    for &r in r_peaks {
+        if r < before || r + after > ecg.len() {
+            continue;
+        }
+        for (a, &v) in acc.iter_mut().zip(&ecg[r - before..r + after]) {
+            *a += f64::from(v);
+        }
+        n += 1;
+    }
+    assert!(n >= 10, "only {n} beats for a template");
+    acc.iter().map(|a| a / f64::from(n)).collect()
+}
+
+/// Fiducial points of one template (times relative to the R peak, seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Delineation {
+    /// Isoelectric level (PR segment), µV.
+    pub baseline_uv: f64,
+    /// R amplitude above the baseline, µV.
+    pub r_uv: f64,
+    /// P peak above the baseline, µV.
+    pub p_uv: f64,
+    pub p_onset_s: f64,
+    pub qrs_onset_s: f64,
+    pub qrs_offset_s: f64,
+    /// T end by the tangent method (steepest descent after the T peak,
+    /// extended to the baseline).
+    pub t_end_s: f64,
+}
+
+impl Delineation {
+    pub fn pr_ms(&self) -> f64 {
+        (self.qrs_onset_s - self.p_onset_s) * 1e3
+    }
+    pub fn qrs_ms(&self) -> f64 {
+        (self.qrs_offset_s - self.qrs_onset_s) * 1e3
+    }
+    pub fn qt_ms(&self) -> f64 {
+        (self.t_end_s - self.qrs_onset_s) * 1e3
+    }
+    /// QT corrected with Fridericia's formula for a mean RR of `rr_s`.
+    pub fn qtc_fridericia_ms(&self, rr_s: f64) -> f64 {
+        self.qt_ms() / rr_s.cbrt()
+    }
+}
+
+/// Delineates a template made by [`template`] of beats `rr_s` apart. The
+/// rules are the textbook ones (thresholds relative to the R and P
+/// amplitudes, the tangent method for the T end), written from the signal
+/// alone, without the model's constants.
+pub fn delineate(t: &[f64], fs: f64, rr_s: f64) -> Delineation {
+    let r = (TEMPLATE_BEFORE_S * fs).round() as usize;
+    let at = |s: f64| (r as f64 + s * fs).round() as usize;
+    let secs = |i: usize| (i as f64 - r as f64) / fs;
+    // Isoelectric level: the PR segment, 80–45 ms before R.
+    let mut seg: Vec<f64> = t[at(-0.080)..=at(-0.045)].to_vec();
+    seg.sort_by(f64::total_cmp);
+    let base = seg[seg.len() / 2];
+    let r_uv = t[r] - base;
+    // QRS bounds: walking out from R, the first sample back within 1 % of
+    // the R amplitude of the baseline with a flat slope.
+    let quiet =
+        |i: usize| (t[i] - base).abs() < 0.01 * r_uv && (t[i] - t[i - 1]).abs() < 0.01 * r_uv;
+    let mut on = r;
+    while on > at(-0.12) && !quiet(on) {
+        on -= 1;
+    }
+    let mut off = r;
+    while off < at(0.15) && !quiet(off) {
+        off += 1;
+    }
+    // P: the first hump (local maximum at least 20 µV above the baseline)
+    // scanning back from 60 ms before R, at most 250 ms before it; its onset
+    // is where it falls below 5 % of its height, or the trough before it when
+    // it rides on the preceding T wave.
+    let ip = (at(-0.25)..=at(-0.06))
+        .rev()
+        .find(|&i| t[i] >= t[i - 1] && t[i] > t[i + 1] && t[i] - base > 20.0)
+        .expect("no P wave");
+    let p_uv = t[ip] - base;
+    let mut p_on = ip;
+    while p_on > 1 && t[p_on] - base > 0.05 * p_uv && t[p_on - 1] < t[p_on] {
+        p_on -= 1;
+    }
+    // T: the maximum from 100 ms after R to 55 % of the cycle (before the
+    // next P), then the steepest descent after it and its tangent's crossing
+    // of the baseline.
+    let t_hi = at(0.50_f64.min(0.55 * rr_s)).min(t.len() - 2);
+    let (it, t_top) = (at(0.10)..=t_hi)
+        .map(|i| (i, t[i]))
+        .fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
+    let (is, slope) = (it..t_hi)
+        .map(|i| (i, t[i + 1] - t[i]))
+        .take_while(|&(i, _)| i < it + (0.15 * fs) as usize)
+        .fold((it, 0.0), |a, b| if b.1 < a.1 { b } else { a });
+    assert!(slope < 0.0 && t_top > base, "no T wave");
+    let t_end = is as f64 + (t[is] - base) / -slope;
+    Delineation {
+        baseline_uv: base,
+        r_uv,
+        p_uv,
+        p_onset_s: secs(p_on),
+        qrs_onset_s: secs(on),
+        qrs_offset_s: secs(off),
+        t_end_s: (t_end - r as f64) / fs,
+    }
+}
+
+/// Local maxima of `x` standing at least `min_prominence` above the higher of
+/// the two minima between them and the nearest higher samples on either side
+/// (the usual topographic prominence), at least `min_gap` samples apart.
+pub fn prominent_peaks(x: &[i32], min_prominence: i32, min_gap: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for i in 1..x.len().saturating_sub(1) {
+        if !(x[i] > x[i - 1] && x[i] >= x[i + 1]) {
+            continue;
+        }
+        let left = x[..i]
+            .iter()
+            .rev()
+            .take_while(|&&v| v <= x[i])
+            .min()
+            .copied()
+            .unwrap_or(x[i]);
+        let right = x[i + 1..]
+            .iter()
+            .take_while(|&&v| v <= x[i])
+            .min()
+            .copied()
+            .unwrap_or(x[i]);
+        if x[i] - left.max(right) < min_prominence {
+            continue;
+        }
+        match out.last() {
+            Some(&l) if i - l < min_gap => {
+                if x[i] > x[l] {
+                    *out.last_mut().unwrap() = i;
+                }
+            }
+            _ => out.push(i),
+        }
+    }
+    out
+}
+
+/// Standard deviation and RMS of successive differences of `v`.
+pub fn sd_rmssd(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let d: Vec<f64> = v.windows(2).map(|w| w[1] - w[0]).collect();
+    let rmssd = (d.iter().map(|x| x * x).sum::<f64>() / d.len() as f64).sqrt();
+    (sd, rmssd)
+}
