@@ -443,7 +443,7 @@ fn run_phase<S: FrameSink>(
             Limit::Count(_) => {}
             Limit::Millis(ms) => {
                 // Flat out, the clock is read every 64 frames only.
-                let check = !matches!(phase.pace, Pace::FlatOut) || n % 64 == 0;
+                let check = !matches!(phase.pace, Pace::FlatOut) || n.is_multiple_of(64);
                 if check && monotonic_ns().saturating_sub(start) >= ms * 1_000_000 {
                     break;
                 }

@@ -334,6 +334,8 @@ pub struct MonitorArgs {
     #[command(flatten)]
     pub endpoint: Endpoint,
     #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
     pub polling: PollingArgs,
     #[command(flatten)]
     pub output: MonitorOutput,
@@ -364,11 +366,25 @@ impl Default for PollingArgs {
     }
 }
 
+/// Which producers a reader trusts and how long it waits for a busy one.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TrustArgs {
+    /// Also trust a producer running as this uid (repeatable). By default a reader attaches only
+    /// to a producer of its own uid, whatever the socket path says.
+    #[arg(long = "allow-server-uid", value_name = "UID")]
+    pub allow_server_uid: Vec<u32>,
+    /// How long to keep retrying a producer that answers "busy" before giving up, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = parse::seconds_or_zero)]
+    pub busy_wait: f64,
+}
+
 /// `vitalring dump`.
 #[derive(Debug, Clone, Args)]
 pub struct DumpArgs {
     #[command(flatten)]
     pub endpoint: Endpoint,
+    #[command(flatten)]
+    pub trust: TrustArgs,
     /// How many of the newest frames to decode.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub last: u64,

@@ -237,7 +237,11 @@ pub fn run(args: &DemoArgs, stop: &Stop) -> CliResult {
         channel: "default".into(),
         token_file: None,
     };
-    let mut source = link::open_source(&endpoint, &crate::args::PollingArgs::default())?;
+    let mut source = link::open_source(
+        &endpoint,
+        &crate::args::TrustArgs::default(),
+        &crate::args::PollingArgs::default(),
+    )?;
     let remaining = duration_ns(args.duration)
         .map(|d| d.saturating_sub(u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX)));
     let result = monitor::watch(source.as_mut(), &socket, &args.output, remaining, stop);

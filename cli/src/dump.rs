@@ -251,7 +251,7 @@ pub fn to_text(s: &Snapshot, frames: &[SlotReport], wall_ms: u64) -> String {
 /// # Errors
 /// Could not connect (exit 3), stdout failed.
 pub fn run(args: &DumpArgs) -> CliResult {
-    let snap = link::snapshot(&args.endpoint, args.last)?;
+    let snap = link::snapshot(&args.endpoint, &args.trust, args.last)?;
     let fc = u64::from(snap.header.frame_count);
     let frames: Vec<SlotReport> = snap
         .slots

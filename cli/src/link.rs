@@ -19,7 +19,7 @@ use vitalring_linux::{
     SharedMemorySensorDataSource, SourceConfig, Token,
 };
 
-use crate::args::{Endpoint, PollingArgs};
+use crate::args::{Endpoint, PollingArgs, TrustArgs};
 use crate::error::{CliError, CliResult};
 
 /// `$XDG_RUNTIME_DIR/vitalring/<channel>.sock`, else `/tmp/vitalring-<uid>/<channel>.sock`
@@ -70,9 +70,15 @@ fn token(endpoint: &Endpoint) -> CliResult<Option<Token>> {
 ///
 /// # Errors
 /// Bad token file.
-pub fn open_source(endpoint: &Endpoint, polling: &PollingArgs) -> CliResult<Box<dyn Source>> {
+pub fn open_source(
+    endpoint: &Endpoint,
+    trust: &TrustArgs,
+    polling: &PollingArgs,
+) -> CliResult<Box<dyn Source>> {
     let mut config = SourceConfig::new(socket_path(endpoint), &endpoint.channel);
     config.token = token(endpoint)?;
+    config.allowed_server_uids = trust.allow_server_uid.clone();
+    config.busy_wait = Duration::from_secs_f64(trust.busy_wait);
     config.polling = if polling.busy_poll {
         Polling::BusyPoll
     } else {
@@ -96,7 +102,16 @@ struct LinuxSource(SharedMemorySensorDataSource);
 
 impl Source for LinuxSource {
     fn start(&mut self) -> Result<(), String> {
-        SensorDataSource::start(&mut self.0).map_err(|e| e.to_string())
+        let socket = self.0.config().socket_path.clone();
+        self.0
+            .start_reporting(|e, pause| {
+                eprintln!(
+                    "vitalring: waiting for the producer at {} ({e}); retrying in {} ms",
+                    socket.display(),
+                    pause.as_millis()
+                );
+            })
+            .map_err(|e| e.to_string())
     }
     fn stop(&mut self) {
         SensorDataSource::stop(&mut self.0);
@@ -263,7 +278,7 @@ fn copy_slot(region: &RegionRef<'_>, g: Geometry, index: u64) -> Vec<u8> {
 ///
 /// # Errors
 /// The handshake or the mapping failed (exit 3).
-pub fn snapshot(endpoint: &Endpoint, last: u64) -> CliResult<Snapshot> {
+pub fn snapshot(endpoint: &Endpoint, trust: &TrustArgs, last: u64) -> CliResult<Snapshot> {
     let socket = socket_path(endpoint);
     let fail = |e: HandshakeError| {
         CliError::connect(format!("cannot connect to {}: {e}", socket.display()))
@@ -273,7 +288,10 @@ pub fn snapshot(endpoint: &Endpoint, last: u64) -> CliResult<Snapshot> {
         &socket,
         &endpoint.channel,
         token.as_ref(),
-        ConnectOptions::default(),
+        ConnectOptions {
+            allowed_server_uids: trust.allow_server_uid.clone(),
+            ..ConnectOptions::default()
+        },
     )
     .map_err(fail)?;
     let seals = seal_names(received.fd());

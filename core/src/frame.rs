@@ -309,7 +309,7 @@ pub fn encode_slot(
     out: &mut [u8],
 ) -> Result<(), WriteError> {
     let f = out.len();
-    if f < crate::layout::MIN_FRAME_SIZE as usize || f % 8 != 0 {
+    if f < crate::layout::MIN_FRAME_SIZE as usize || !f.is_multiple_of(8) {
         return Err(WriteError::SlotSize(f));
     }
     let capacity = f - SLOT_OVERHEAD;

@@ -191,7 +191,7 @@ pub struct SlotSize(u32);
 impl SlotSize {
     /// `bytes` if it is a valid slot size.
     pub const fn new(bytes: u32) -> Option<Self> {
-        if bytes < MIN_FRAME_SIZE || bytes > MAX_FRAME_SIZE || bytes % 8 != 0 {
+        if bytes < MIN_FRAME_SIZE || bytes > MAX_FRAME_SIZE || !bytes.is_multiple_of(8) {
             None
         } else {
             Some(Self(bytes))
@@ -247,7 +247,10 @@ impl Geometry {
     /// # Errors
     /// [`GeometryError`] names the rule that failed.
     pub const fn new(frame_size: u32, frame_count: u32) -> Result<Self, GeometryError> {
-        if frame_size < MIN_FRAME_SIZE || frame_size > MAX_FRAME_SIZE || frame_size % 8 != 0 {
+        if frame_size < MIN_FRAME_SIZE
+            || frame_size > MAX_FRAME_SIZE
+            || !frame_size.is_multiple_of(8)
+        {
             return Err(GeometryError::FrameSize(frame_size));
         }
         if frame_count == 0 || frame_count > MAX_FRAME_COUNT || !frame_count.is_power_of_two() {

@@ -157,10 +157,10 @@ impl<'a> RegionRef<'a> {
         len: usize,
         access: Access,
     ) -> Result<Self, RegionError> {
-        if (ptr as usize) % 8 != 0 {
+        if !(ptr as usize).is_multiple_of(8) {
             return Err(RegionError::Misaligned);
         }
-        if !(HEADER_SIZE..=MAX_REGION_LEN).contains(&len) || len % 8 != 0 {
+        if !(HEADER_SIZE..=MAX_REGION_LEN).contains(&len) || !len.is_multiple_of(8) {
             return Err(RegionError::Length(len));
         }
         // SAFETY: `ptr` is 8-aligned (checked) and valid for `len >= 80` bytes for `'a` (caller),
@@ -341,7 +341,7 @@ impl<'a> RegionRef<'a> {
     /// As [`RegionRef::flip_bit`]; also [`RegionError::OutOfBounds`] for an unaligned offset.
     pub fn poke_word(&self, offset: usize, value: u32) -> Result<(), RegionError> {
         self.check_writable()?;
-        if offset % 4 != 0 {
+        if !offset.is_multiple_of(4) {
             return Err(RegionError::OutOfBounds);
         }
         let word = self.word_at(offset).ok_or(RegionError::OutOfBounds)?;
@@ -352,7 +352,7 @@ impl<'a> RegionRef<'a> {
 
     /// Loads the 32-bit word at byte `offset` (a multiple of 4, outside `[16, 32)`).
     pub fn peek_word(&self, offset: usize) -> Option<u32> {
-        if offset % 4 != 0 {
+        if !offset.is_multiple_of(4) {
             return None;
         }
         // Relaxed: diagnostics only.

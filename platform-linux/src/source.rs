@@ -37,7 +37,7 @@ use vitalring_core::source::{
 use vitalring_core::time::{MonoNs, Nanos};
 use vitalring_core::Ring;
 
-use crate::client::{connect_with, ConnectOptions, HandshakeError};
+use crate::client::{connect_retrying, ConnectOptions, HandshakeError};
 use crate::clock::mono;
 use crate::map::RoMapping;
 use crate::token::Token;
@@ -80,6 +80,12 @@ pub struct SourceConfig {
     pub handshake_timeout: Duration,
     /// Capacity of the event channel, default 4096.
     pub event_capacity: usize,
+    /// Server uids trusted besides the reader's own (a producer running as a service
+    /// account). Empty by default: only a producer of the reader's own uid is trusted.
+    pub allowed_server_uids: Vec<u32>,
+    /// How long the first handshake keeps retrying a producer that answers "busy" (with
+    /// backoff); zero (the default) fails at once. Re-attachments retry on their own schedule.
+    pub busy_wait: Duration,
 }
 
 impl core::fmt::Debug for SourceConfig {
@@ -97,6 +103,8 @@ impl core::fmt::Debug for SourceConfig {
             .field("header_check_interval", &self.header_check_interval)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("event_capacity", &self.event_capacity)
+            .field("allowed_server_uids", &self.allowed_server_uids)
+            .field("busy_wait", &self.busy_wait)
             .finish()
     }
 }
@@ -117,6 +125,8 @@ impl SourceConfig {
             header_check_interval: Duration::from_millis(100),
             handshake_timeout: Duration::from_secs(1),
             event_capacity: 4096,
+            allowed_server_uids: Vec::new(),
+            busy_wait: Duration::ZERO,
         }
     }
 }
@@ -333,15 +343,20 @@ impl SharedMemorySensorDataSource {
     fn handshake(
         config: &SourceConfig,
         timeout: Duration,
+        busy_retry: Duration,
+        on_busy: impl FnMut(&HandshakeError, Duration),
     ) -> Result<(Ring<RoMapping>, Box<[u8]>), SourceError> {
-        let attached = connect_with(
+        let options = ConnectOptions {
+            timeout,
+            allowed_server_uids: config.allowed_server_uids.clone(),
+            busy_retry,
+        };
+        let attached = connect_retrying(
             &config.socket_path,
             &config.channel,
             config.token.as_ref(),
-            ConnectOptions {
-                timeout,
-                ..ConnectOptions::default()
-            },
+            &options,
+            on_busy,
         )
         .map_err(SourceError::Handshake)?;
         let scratch = vec![0u8; attached.geometry().payload_capacity()].into_boxed_slice();
@@ -349,10 +364,23 @@ impl SharedMemorySensorDataSource {
     }
 }
 
-impl SensorDataSource for SharedMemorySensorDataSource {
-    type Error = SourceError;
+impl SharedMemorySensorDataSource {
+    /// [`SensorDataSource::start`], calling `on_busy(error, pause)` before each wait while the
+    /// producer answers "busy" (for up to [`SourceConfig::busy_wait`]).
+    ///
+    /// # Errors
+    /// As [`SensorDataSource::start`].
+    pub fn start_reporting(
+        &mut self,
+        on_busy: impl FnMut(&HandshakeError, Duration),
+    ) -> Result<(), SourceError> {
+        self.start_inner(on_busy)
+    }
 
-    fn start(&mut self) -> Result<(), SourceError> {
+    fn start_inner(
+        &mut self,
+        on_busy: impl FnMut(&HandshakeError, Duration),
+    ) -> Result<(), SourceError> {
         if self.thread.is_some() {
             return Ok(());
         }
@@ -364,7 +392,7 @@ impl SensorDataSource for SharedMemorySensorDataSource {
             state: ConnectionState::Connecting,
             epoch: None,
         });
-        let live = match LiveReader::connect(self.config.clone()) {
+        let live = match LiveReader::connect_reporting(self.config.clone(), on_busy) {
             Ok(l) => l,
             Err(e) => {
                 emitter.emit(SensorEvent::Error(SensorError::Handshake(e.problem())));
@@ -402,6 +430,14 @@ impl SensorDataSource for SharedMemorySensorDataSource {
                 Err(SourceError::Spawn)
             }
         }
+    }
+}
+
+impl SensorDataSource for SharedMemorySensorDataSource {
+    type Error = SourceError;
+
+    fn start(&mut self) -> Result<(), SourceError> {
+        self.start_inner(|_, _| {})
     }
 
     fn stop(&mut self) {
@@ -499,8 +535,25 @@ impl LiveReader {
     /// # Errors
     /// [`SourceError::Handshake`] (no producer, refused, untrusted, bad ring).
     pub fn connect(config: SourceConfig) -> Result<Self, SourceError> {
-        let (ring, scratch) =
-            SharedMemorySensorDataSource::handshake(&config, config.handshake_timeout)?;
+        Self::connect_reporting(config, |_, _| {})
+    }
+
+    /// [`LiveReader::connect`], calling `on_busy(error, pause)` before each wait while the
+    /// producer answers "busy" (for up to [`SourceConfig::busy_wait`]), so a program can say
+    /// that it is waiting.
+    ///
+    /// # Errors
+    /// As [`LiveReader::connect`].
+    pub fn connect_reporting(
+        config: SourceConfig,
+        on_busy: impl FnMut(&HandshakeError, Duration),
+    ) -> Result<Self, SourceError> {
+        let (ring, scratch) = SharedMemorySensorDataSource::handshake(
+            &config,
+            config.handshake_timeout,
+            config.busy_wait,
+            on_busy,
+        )?;
         let session = Session::new(
             ring,
             scratch,
@@ -584,7 +637,12 @@ impl LiveReader {
             .config
             .handshake_timeout
             .min(Duration::from_millis(200));
-        match SharedMemorySensorDataSource::handshake(&self.config, timeout) {
+        match SharedMemorySensorDataSource::handshake(
+            &self.config,
+            timeout,
+            Duration::ZERO,
+            |_, _| {},
+        ) {
             Ok((ring, scratch)) if self.session.wants(ring.header().epoch()) => {
                 match self.session.reattach(ring, scratch, mono(), sink) {
                     Ok(()) => self.last_problem = None,

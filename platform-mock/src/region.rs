@@ -77,7 +77,7 @@ impl MockRegion {
     /// The bytes of the slot area from `offset` (a multiple of 4, at least 80) for `len` bytes,
     /// read word by word (relaxed). `None` if out of bounds or unaligned.
     pub fn read_bytes(&self, offset: usize, len: usize) -> Option<Vec<u8>> {
-        if offset % 4 != 0 || len % 4 != 0 || offset < HEADER_SIZE {
+        if !offset.is_multiple_of(4) || !len.is_multiple_of(4) || offset < HEADER_SIZE {
             return None;
         }
         let view = self.region();

@@ -8,17 +8,17 @@ use vitalring_core::vitals::{Channel, Nibp, VitalsRecord, WaveformChunk};
 /// The record the test producer publishes as its `i`-th frame: every 4th a vitals record, the
 /// others waveform chunks of 8 samples cycling through the channels.
 pub fn record(i: u64) -> Record {
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         Record::Vitals(VitalsRecord {
             hr_bpm: 40 + (i % 150) as u16,
             spo2_pct: 80 + (i % 21) as u8,
             rr_rpm: 8 + (i % 30) as u8,
-            nibp: (i % 8 == 0).then_some(Nibp {
+            nibp: i.is_multiple_of(8).then_some(Nibp {
                 systolic_mmhg: 120,
                 diastolic_mmhg: 80,
                 mean_mmhg: 93,
             }),
-            temp_c: (i % 3 == 0).then_some(36.5),
+            temp_c: i.is_multiple_of(3).then_some(36.5),
             pulse_rate_bpm: Some(60 + (i % 50) as u16),
         })
     } else {

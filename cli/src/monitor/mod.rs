@@ -57,7 +57,7 @@ const STATUS_NS: u64 = 1_000_000_000;
 /// Could not connect (exit 3), or stdout failed.
 pub fn run(args: &MonitorArgs, stop: &Stop) -> CliResult {
     let socket = link::socket_path(&args.endpoint);
-    let mut source = link::open_source(&args.endpoint, &args.polling)?;
+    let mut source = link::open_source(&args.endpoint, &args.trust, &args.polling)?;
     watch(
         source.as_mut(),
         &socket,
