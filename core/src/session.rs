@@ -612,9 +612,14 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
         self.watchdog = Watchdog::new(self.config.stall_timeout, heartbeat, now);
         self.last_heartbeat = heartbeat;
         self.state = State::Live;
-        self.attached_at = now;
-        self.attach_write_index = self.reader.write_index();
-        self.write_index = self.attach_write_index;
+        if !same {
+            // A new producer: its ring's progress starts here. The same producer keeps the
+            // plausibility baseline it had, so a `writeIndex` still implausible at the
+            // re-attach is a fault again rather than a new normal.
+            self.attached_at = now;
+            self.attach_write_index = self.reader.write_index();
+        }
+        self.write_index = self.reader.write_index();
         self.next_header_check = now.plus(self.config.header_check_period);
         self.reattaches = self.reattaches.saturating_add(1);
         sink.event(SensorEvent::Connection {

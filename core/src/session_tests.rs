@@ -242,6 +242,37 @@ fn write_index_going_backwards_is_a_fault_and_the_same_ring_resumes_after_reatta
 }
 
 #[test]
+fn a_reattach_while_write_index_is_still_implausible_stays_a_fault_and_loses_nothing() {
+    let mut r = Rig::new(Geometry::new(512, 16).unwrap(), LapPolicy::Latest);
+    r.vitals(60);
+    r.drain();
+    r.take();
+    r.writer.region().poke_write_index(1 << 62).unwrap();
+    r.advance(5);
+    assert_eq!(r.poll(), Next::NeedsReattach);
+    // A handshake while the bogus value is still there: re-attached, but not fooled.
+    let (ring, scratch) = ring_of(&r.writer);
+    let events = &mut r.events;
+    r.session
+        .reattach(ring, scratch, MonoNs(r.t_ms * MS), &mut |e| events.push(e))
+        .unwrap();
+    assert_eq!(r.poll(), Next::NeedsReattach);
+    // The writer stores its real index; the next re-attach resumes exactly.
+    r.vitals(61);
+    let (ring, scratch) = ring_of(&r.writer);
+    let events = &mut r.events;
+    r.session
+        .reattach(ring, scratch, MonoNs(r.t_ms * MS), &mut |e| events.push(e))
+        .unwrap();
+    r.drain();
+    assert_eq!(r.take().iter().filter_map(hr_of).collect::<Vec<_>>(), [61]);
+    let s = r.session.stats();
+    assert_eq!(s.current.counters.dropped(), 0);
+    assert_eq!(s.current.counters.delivered, 2);
+    r.assert_accounting();
+}
+
+#[test]
 fn an_implausible_write_index_jump_is_a_fault_not_two_to_the_62_drops() {
     let mut r = Rig::new(Geometry::new(512, 16).unwrap(), LapPolicy::Latest);
     r.vitals(60);

@@ -453,7 +453,8 @@ impl SensorDataSource for SharedMemorySensorDataSource {
                 Emitter::new(None, tx, &self.shared)
             }
         };
-        self.shared.set_state(ConnectionState::Disconnected);
+        // The counters keep the session's last state (the producer as last seen); that the
+        // source itself stopped is the event below and `is_active()`.
         emitter.emit(SensorEvent::Connection {
             state: ConnectionState::Disconnected,
             epoch: None,

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
-use vitalring_core::source::{SensorErrorKind, SensorEvent};
+use vitalring_core::source::{ConnectionState, SensorErrorKind, SensorEvent};
 
 use crate::args::{MonitorArgs, MonitorOutput};
 use crate::clock::{duration_ns, since_ns, wall_ns};
@@ -119,6 +119,39 @@ fn write_line(out: &mut impl Write, line: &str) -> io::Result<()> {
     out.flush()
 }
 
+/// Takes in one event and prints its line (JSON: every event; plain: connection changes and
+/// problems other than drops, which the status line counts).
+fn on_line_event(
+    ev: &SensorEvent,
+    state: &mut MonitorState,
+    mode: Mode,
+    out: &mut impl Write,
+    io_err: &mut Option<io::Error>,
+) {
+    let wall = wall_ns();
+    state.apply(ev, wall);
+    if io_err.is_some() {
+        return;
+    }
+    let line = match (mode, ev) {
+        (Mode::Json, _) => Some(json::event(ev, wall).to_string()),
+        (_, SensorEvent::Connection { state: st, epoch }) => Some(format!(
+            "connection: {}{}",
+            st.name(),
+            epoch.map_or(String::new(), |e| format!(" (epoch {e:016x})"))
+        )),
+        (_, SensorEvent::Error(e)) if e.kind() != SensorErrorKind::Dropped => {
+            Some(format!("error: {}: {e}", e.kind().name()))
+        }
+        _ => None,
+    };
+    if let Some(line) = line {
+        if let Err(e) = write_line(out, &line) {
+            *io_err = Some(e);
+        }
+    }
+}
+
 fn run_lines(
     source: &mut dyn Source,
     mut state: MonitorState,
@@ -140,30 +173,7 @@ fn run_lines(
         }
         let wait = wait_until(now, &[next_status, end]);
         source.poll_events(
-            &mut |ev: SensorEvent| {
-                let wall = wall_ns();
-                state.apply(&ev, wall);
-                if io_err.is_some() {
-                    return;
-                }
-                let line = match (mode, &ev) {
-                    (Mode::Json, _) => Some(json::event(&ev, wall).to_string()),
-                    (_, SensorEvent::Connection { state: st, epoch }) => Some(format!(
-                        "connection: {}{}",
-                        st.name(),
-                        epoch.map_or(String::new(), |e| format!(" (epoch {e:016x})"))
-                    )),
-                    (_, SensorEvent::Error(e)) if e.kind() != SensorErrorKind::Dropped => {
-                        Some(format!("error: {}: {e}", e.kind().name()))
-                    }
-                    _ => None,
-                };
-                if let Some(line) = line {
-                    if let Err(e) = write_line(&mut out, &line) {
-                        io_err = Some(e);
-                    }
-                }
-            },
+            &mut |ev: SensorEvent| on_line_event(&ev, &mut state, mode, &mut out, &mut io_err),
             wait,
         );
         let (stats, lost) = source.stats();
@@ -184,7 +194,25 @@ fn run_lines(
     }
     if io_err.is_none() {
         // A last status line with the final counters, so a run's accounting can be checked
-        // from outside (`published - start_index = delivered + dropped + rejected`).
+        // from outside (`published - start_index = delivered + dropped + rejected`): stop the
+        // reader, take every event it still held, then its final counters. The reader's own
+        // "disconnected" is not the producer's state and is left out of that line.
+        source.stop();
+        while source.poll_events(
+            &mut |ev: SensorEvent| {
+                if !matches!(
+                    ev,
+                    SensorEvent::Connection {
+                        state: ConnectionState::Disconnected,
+                        ..
+                    }
+                ) {
+                    on_line_event(&ev, &mut state, mode, &mut out, &mut io_err);
+                }
+            },
+            Duration::ZERO,
+        ) > 0
+        {}
         let (stats, lost) = source.stats();
         state.set_stats(stats, lost);
         let lat = state.latency.roll();
