@@ -37,6 +37,7 @@ mod reader;
 pub mod region;
 pub mod slot;
 pub mod source;
+pub mod static_ring;
 pub mod vitals;
 pub mod watchdog;
 mod writer;
