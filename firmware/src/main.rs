@@ -48,7 +48,10 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 }
 
 // A fault must end the QEMU run with a failure rather than spin in the default handler.
-#[allow(unsafe_code, reason = "cortex-m-rt declares exception handlers `unsafe fn`")]
+#[allow(
+    unsafe_code,
+    reason = "cortex-m-rt declares exception handlers `unsafe fn`"
+)]
 #[cortex_m_rt::exception]
 unsafe fn HardFault(_frame: &cortex_m_rt::ExceptionFrame) -> ! {
     defmt::error!("hard fault");

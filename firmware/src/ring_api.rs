@@ -15,12 +15,12 @@ use vitalring_core::static_ring::{slot_words, StaticRing};
 
 #[cfg(feature = "reader")]
 use vitalring_core::layout::Encoding;
+#[cfg(any(feature = "writer", feature = "reader"))]
+use vitalring_core::payload::Record;
 #[cfg(feature = "reader")]
 use vitalring_core::slot::{Counters, LapPolicy, Reader, Start};
 #[cfg(feature = "reader")]
 use vitalring_core::AttachError;
-#[cfg(any(feature = "writer", feature = "reader"))]
-use vitalring_core::payload::Record;
 #[cfg(feature = "writer")]
 use vitalring_core::{
     frame::WriteError,
@@ -287,6 +287,11 @@ impl Consumer {
             rejected_crc: c.rejected.crc,
             moved_past: self.reader.moved_past(),
         }
+    }
+
+    /// Whether the header says the writer stores 64-bit words as two 32-bit halves.
+    pub fn split_64(&self) -> bool {
+        self.reader.header().flags & vitalring_core::layout::FLAG_SPLIT_64 != 0
     }
 
     /// The header's heartbeat, ms.

@@ -152,7 +152,16 @@ pub fn run(ring: &'static Ring) -> bool {
             return false;
         }
     };
-    check.eq(consumer.poll(), Event::Empty, "a fresh ring has nothing to read");
+    check.eq(
+        consumer.poll(),
+        Event::Empty,
+        "a fresh ring has nothing to read",
+    );
+    check.eq(
+        consumer.split_64(),
+        !cfg!(target_has_atomic = "64"),
+        "the header flags split 64-bit words exactly when the target lacks 64-bit atomics",
+    );
 
     // 1. Every kind of record, in both encodings, comes back equal.
     let mut delivered = 0u64;
@@ -164,7 +173,11 @@ pub fn run(ring: &'static Ring) -> bool {
             producer.publish(&record, encoding, ts, now_ms)
         };
         let index = producer.published() - 1;
-        check.eq(published.ok(), Some(index), "publish returns the frame's index");
+        check.eq(
+            published.ok(),
+            Some(index),
+            "publish returns the frame's index",
+        );
         let want = Event::Record {
             index,
             timestamp_ns: ts,
@@ -174,7 +187,11 @@ pub fn run(ring: &'static Ring) -> bool {
         check.eq(consumer.poll(), want, "the record comes back equal");
         delivered += 1;
     }
-    check.eq(consumer.poll(), Event::Empty, "nothing more after the records");
+    check.eq(
+        consumer.poll(),
+        Event::Empty,
+        "nothing more after the records",
+    );
 
     // 2. A flipped payload bit is caught by the CRC; the next frame is delivered.
     let (now_ms, ts) = clock.tick();
@@ -297,7 +314,10 @@ pub fn run(ring: &'static Ring) -> bool {
     match crate::ring_api::Consumer::attach(ring) {
         Ok(mut consumer) => {
             while consumer.poll() != crate::ring_api::Event::Empty {}
-            defmt::error!("FAILED: attached to an uninitialised ring: {}", consumer.tally());
+            defmt::error!(
+                "FAILED: attached to an uninitialised ring: {}",
+                consumer.tally()
+            );
             check.that(false, "an uninitialised ring is refused");
         }
         Err(e) => {
@@ -317,7 +337,10 @@ pub fn run() -> bool {
 
 fn report(check: Check, published: u64) -> bool {
     if check.failures == 0 {
-        defmt::info!("PASS: {=u64} frames published, every check passed", published);
+        defmt::info!(
+            "PASS: {=u64} frames published, every check passed",
+            published
+        );
         true
     } else {
         defmt::error!("FAIL: {=u32} checks failed", check.failures);
