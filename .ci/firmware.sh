@@ -100,7 +100,11 @@ run reader-bin "$M4" --no-default-features --features reader
 run reader-json "$M4" --no-default-features --features reader,json
 run writer-reader-bin "$M4" --no-default-features --features writer,reader
 run writer-reader-json "$M4"
-for n in baseline writer-bin writer-json reader-bin reader-json writer-reader-bin writer-reader-json; do
+run wr-bin-crc-no-table "$M4" --no-default-features --features writer,reader,crc-no-table
+run wr-bin-crc-slice-by-16 "$M4" --no-default-features --features writer,reader,crc-slice-by-16
+run wr-bin-crc-zero-tables "$M4" --no-default-features --features writer,reader,crc-zero-tables
+for n in baseline writer-bin writer-json reader-bin reader-json writer-reader-bin writer-reader-json \
+    wr-bin-crc-no-table wr-bin-crc-slice-by-16 wr-bin-crc-zero-tables; do
     size "$n" "$n" "$M4"
 done
 
@@ -124,6 +128,33 @@ budget() {
 }
 budget writer-reader-bin $((12 * 1024))
 budget writer-reader-json $((24 * 1024))
+
+# breakdown <name>: flash bytes by origin (symbol sizes from llvm-nm; inlined code counts where
+# it was inlined, so the example's adapter and checks hold some of the core's code).
+breakdown() {
+    echo "flash of $1 by origin (llvm-nm --size-sort):"
+    "$llvm_bin/llvm-nm" --size-sort -S --demangle \
+        "$CARGO_TARGET_DIR/$M4/release/vitalring-firmware-$1" | awk '
+        NF >= 4 && $3 !~ /^[bB]$/ {
+            size = 0; hex = toupper($2)
+            for (i = 1; i <= length(hex); i++) size = size * 16 + index("0123456789ABCDEF", substr(hex, i, 1)) - 1
+            name = $4; for (i = 5; i <= NF; i++) name = name " " $i
+            if (name ~ /vitalring_core/ && name !~ /serde/) g = "vitalring-core"
+            else if (name ~ /ring_api/) g = "example: core API adapter (ring_api)"
+            else if (name ~ /scenario/) g = "example: checks (scenario)"
+            else if (name ~ /serde|ryu|json/) g = "JSON: serde, serde-json-core, ryu"
+            else if (name ~ /dec2flt|f32 as core::str/) g = "Rust core: float parsing"
+            else if (name ~ /core::fmt|core::str|core::unicode|core::panicking|fmt::Display|fmt::Debug/) g = "Rust core: fmt, str, panics"
+            else if (name ~ /compiler_builtins|__aeabi|^mem/) g = "compiler-builtins (mem*, division)"
+            else if (name ~ /defmt|semihosting|cortex_m|__INTERRUPTS|__RESET|Reset|HardFault|DefaultHandler|__EXCEPTIONS/) g = "harness: cortex-m-rt, defmt, semihosting"
+            else if (name ~ /^\.L/) g = "anonymous constants"
+            else g = "other"
+            sum[g] += size
+        }
+        END { for (g in sum) printf "  %6d  %s\n", sum[g], g }' | sort -rn
+}
+breakdown writer-reader-bin
+breakdown writer-reader-json
 
 step "done"
 if ((${#failed[@]})); then
