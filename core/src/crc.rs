@@ -21,9 +21,9 @@
 //! the CRC register by `x^(8n) mod P` (zlib's `crc32_combine` arithmetic). That operator is the
 //! product of at most five entries of a 300-byte table of `x^(8 j 16^i) mod P` (one per nibble
 //! of `n`), so a reader checksums a 4 KiB slot holding a 150-byte payload at the cost of the
-//! 174 bytes it holds, on every engine. The feature `crc-zero-tables` swaps in three 1 KiB
-//! tables (one per byte of `n`, at most three entries); it saves about one multiplication and
-//! is measured in `docs/firmware.md`.
+//! 174 bytes it holds, on every engine. The feature `crc-zero-tables` (on with `fast-crc`)
+//! swaps in three 1 KiB tables (one per byte of `n`, at most three entries); it saves about
+//! one multiplication, measured in `docs/firmware.md`.
 
 use core::marker::PhantomData;
 
@@ -88,7 +88,7 @@ impl Engine for Bitwise {
 impl Engine for Table1 {
     const NAME: &'static str = "table-1k";
     const TABLE_BYTES: usize = 1024;
-    const FEED_ZEROS_UP_TO: usize = 32;
+    const FEED_ZEROS_UP_TO: usize = 16;
     #[inline]
     fn update(crc: u32, bytes: &[u8]) -> u32 {
         let mut d = TABLE_1.digest_with_initial(resume(crc));
@@ -100,7 +100,7 @@ impl Engine for Table1 {
 impl Engine for Slice16 {
     const NAME: &'static str = "slice-by-16";
     const TABLE_BYTES: usize = 16 * 1024;
-    const FEED_ZEROS_UP_TO: usize = 64;
+    const FEED_ZEROS_UP_TO: usize = 32;
     #[inline]
     fn update(crc: u32, bytes: &[u8]) -> u32 {
         let mut d = SLICE_16.digest_with_initial(resume(crc));
@@ -354,12 +354,12 @@ impl ZeroShift for ByteShift {
     }
 }
 
-/// The zero-run method this build uses: [`ByteShift`] with `crc-zero-tables`, else
-/// [`NibbleShift`].
+/// The zero-run method this build uses: [`ByteShift`] with `crc-zero-tables` (which `fast-crc`
+/// turns on: hosted builds have the memory), else [`NibbleShift`].
 #[cfg(feature = "crc-zero-tables")]
 pub type SelectedShift = ByteShift;
-/// The zero-run method this build uses: [`ByteShift`] with `crc-zero-tables`, else
-/// [`NibbleShift`].
+/// The zero-run method this build uses: [`ByteShift`] with `crc-zero-tables` (which `fast-crc`
+/// turns on: hosted builds have the memory), else [`NibbleShift`].
 #[cfg(not(feature = "crc-zero-tables"))]
 pub type SelectedShift = NibbleShift;
 
@@ -471,8 +471,14 @@ mod tests {
         let mut h = crc32fast::Hasher::new_with_initial(a);
         h.update(&zeros);
         let direct = h.finalize();
-        assert_eq!(extend_zeros_with::<Table1, NibbleShift>(a, zeros.len()), direct);
-        assert_eq!(extend_zeros_with::<Table1, ByteShift>(a, zeros.len()), direct);
+        assert_eq!(
+            extend_zeros_with::<Table1, NibbleShift>(a, zeros.len()),
+            direct
+        );
+        assert_eq!(
+            extend_zeros_with::<Table1, ByteShift>(a, zeros.len()),
+            direct
+        );
     }
 
     /// The textbook product, one coefficient of `a` at a time (the reference for `mul_mod_p`).
@@ -536,13 +542,22 @@ mod tests {
 
     #[test]
     fn tables_are_what_they_claim() {
-        assert_eq!(core::mem::size_of_val(&NIBBLE_TABLE), NibbleShift::TABLE_BYTES);
+        assert_eq!(
+            core::mem::size_of_val(&NIBBLE_TABLE),
+            NibbleShift::TABLE_BYTES
+        );
         assert_eq!(
             core::mem::size_of_val(&BYTES_LO) * 3,
             ByteShift::TABLE_BYTES
         );
-        assert_eq!(core::mem::size_of_val(SLICE_16.table()), Slice16::TABLE_BYTES);
+        assert_eq!(
+            core::mem::size_of_val(SLICE_16.table()),
+            Slice16::TABLE_BYTES
+        );
         assert_eq!(core::mem::size_of_val(TABLE_1.table()), Table1::TABLE_BYTES);
-        assert_eq!(core::mem::size_of_val(BITWISE.table()), Bitwise::TABLE_BYTES);
+        assert_eq!(
+            core::mem::size_of_val(BITWISE.table()),
+            Bitwise::TABLE_BYTES
+        );
     }
 }
