@@ -7,7 +7,7 @@
 //!
 //! | feature | engine | table | where it is on |
 //! | --- | --- | --- | --- |
-//! | `fast-crc` | [`Clmul`]: `crc32fast` (PCLMULQDQ on x86-64, the CRC instructions on aarch64; with `std`, detected at run time, else only if the build targets those features) | crc32fast's own 16 KiB fallback | every hosted crate of the workspace (the workspace dependency turns it on) |
+//! | `fast-crc` | `Clmul`: `crc32fast` (PCLMULQDQ on x86-64, the CRC instructions on aarch64; with `std`, detected at run time, else only if the build targets those features) | crc32fast's own 16 KiB fallback | every hosted crate of the workspace (the workspace dependency turns it on) |
 //! | `crc-slice-by-16` | [`Slice16`]: slice-by-16 from the `crc` crate | 16 KiB | firmware that wants speed and has the flash |
 //! | (none) | [`Table1`]: one 256-entry table | 1 KiB | firmware by default |
 //! | `crc-no-table` | [`Bitwise`]: eight shift/xor steps per byte | none | firmware short of flash (slowest) |
