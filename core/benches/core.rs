@@ -2,7 +2,9 @@
 use std::hint::black_box;
 use std::sync::atomic::AtomicU32;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use vitalring_core::crc::{self, Engine, ZeroShift};
 use vitalring_core::frame::{self, FrameMeta, SlotView};
 use vitalring_core::layout::{Encoding, FrameType, Geometry, HEADER_SIZE};
 use vitalring_core::payload::{self, Record};
@@ -27,17 +29,62 @@ fn vitals() -> Record {
     })
 }
 
+fn crc_engine<E: Engine>(g: &mut BenchmarkGroup<'_, WallTime>, bytes: &[u8]) {
+    g.bench_function(E::NAME, |b| b.iter(|| E::update(0, black_box(bytes))));
+}
+
+/// `extend_zeros` by the algebra (`n` above every engine's feed threshold).
+fn zeros_with<E: Engine, Z: ZeroShift>(g: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
+    g.bench_function(format!("algebra_{}", Z::NAME), |b| {
+        b.iter(|| crc::extend_zeros_with::<E, Z>(black_box(0x1234_5678), black_box(n)))
+    });
+}
+
+/// The same zeros fed through an engine.
+fn feed_zeros<E: Engine>(g: &mut BenchmarkGroup<'_, WallTime>, zeros: &[u8]) {
+    g.bench_function(format!("feed_{}", E::NAME), |b| {
+        b.iter(|| E::update(black_box(0x1234_5678), black_box(zeros)))
+    });
+}
+
 fn benches(c: &mut Criterion) {
     let slot = vec![0x5Au8; 4096];
+    // Every CRC engine on a short header-sized input, a 256-byte slot and a full 4096-byte slot.
+    for len in [64usize, 256, 4092] {
+        let mut g = c.benchmark_group(format!("crc_{len}"));
+        g.throughput(Throughput::Bytes(len as u64));
+        crc_engine::<crc::Bitwise>(&mut g, &slot[..len]);
+        crc_engine::<crc::Table1>(&mut g, &slot[..len]);
+        crc_engine::<crc::Slice16>(&mut g, &slot[..len]);
+        #[cfg(feature = "fast-crc")]
+        crc_engine::<crc::Clmul>(&mut g, &slot[..len]);
+        g.finish();
+    }
+    // The zero tail of a 4096-byte slot holding a 150-byte payload (3914 zero bytes before the
+    // CRC field): the algebra with each operator table, against feeding the zeros to an engine.
+    let zeros = vec![0u8; 3914];
+    let mut g = c.benchmark_group("crc_zero_tail_3914");
+    zeros_with::<crc::Table1, crc::NibbleShift>(&mut g, 3914);
+    zeros_with::<crc::Table1, crc::ByteShift>(&mut g, 3914);
+    feed_zeros::<crc::Table1>(&mut g, &zeros);
+    feed_zeros::<crc::Slice16>(&mut g, &zeros);
+    #[cfg(feature = "fast-crc")]
+    feed_zeros::<crc::Clmul>(&mut g, &zeros);
+    g.finish();
+    // Short runs, where feeding may beat the algebra (sets each engine's FEED_ZEROS_UP_TO).
+    for n in [8usize, 16, 32, 64] {
+        let mut g = c.benchmark_group(format!("crc_zero_run_{n}"));
+        // Bitwise feeds only up to 4 zero bytes, so this is the algebra at `n`.
+        zeros_with::<crc::Bitwise, crc::NibbleShift>(&mut g, n);
+        feed_zeros::<crc::Bitwise>(&mut g, &zeros[..n]);
+        feed_zeros::<crc::Table1>(&mut g, &zeros[..n]);
+        feed_zeros::<crc::Slice16>(&mut g, &zeros[..n]);
+        #[cfg(feature = "fast-crc")]
+        feed_zeros::<crc::Clmul>(&mut g, &zeros[..n]);
+        g.finish();
+    }
+
     let mut g = c.benchmark_group("crc");
-    g.throughput(Throughput::Bytes(4092));
-    g.bench_function("table_4092_bytes", |b| {
-        b.iter(|| vitalring_core::crc::checksum(black_box(&slot[..4092])))
-    });
-    // For comparison only (not used by vitalring): the same CRC with PCLMULQDQ (crc32fast).
-    g.bench_function("crc32fast_4092_bytes_comparison", |b| {
-        b.iter(|| crc32fast::hash(black_box(&slot[..4092])))
-    });
     g.bench_function("slot_crc_4096_json_vitals", |b| {
         let meta = FrameMeta {
             frame_type: FrameType::Vitals,

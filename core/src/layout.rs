@@ -56,6 +56,7 @@ pub const KNOWN_FLAGS: u32 = FLAG_SPLIT_64;
 /// `reserved2[11]` of seed 000 carries the v1 extensions: `flags` (offset 36), `epoch` (40),
 /// `created_unix_ns` (48) and six reserved words that are written as zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(C)]
 pub struct RingHeader {
     /// [`MAGIC`].

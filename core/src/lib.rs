@@ -42,6 +42,7 @@ pub mod ring;
 pub mod session;
 pub mod slot;
 pub mod source;
+pub mod static_ring;
 pub mod time;
 pub mod vitals;
 pub mod watchdog;

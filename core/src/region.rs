@@ -40,7 +40,19 @@ const _: () = {
 };
 
 impl SharedHeader {
-    /// A header of zeros (for in-process regions; a writer initialises it).
+    /// A header of zeros (for in-process regions and `static`s; a writer initialises it).
+    #[cfg(not(loom))]
+    pub const fn zeroed() -> Self {
+        Self {
+            head: [const { AtomicU32::new(0) }; 4],
+            write_index: Atomic64::new(0),
+            heartbeat: Atomic64::new(0),
+            tail: [const { AtomicU32::new(0) }; 12],
+        }
+    }
+
+    /// A header of zeros (loom's atomics have no `const fn new`).
+    #[cfg(loom)]
     pub fn zeroed() -> Self {
         Self {
             head: core::array::from_fn(|_| AtomicU32::new(0)),
@@ -318,7 +330,13 @@ impl<'a> RegionRef<'a> {
         let word = self.word_at(offset).ok_or(RegionError::OutOfBounds)?;
         let mask = 1u32 << ((offset % 4) * 8 + usize::from(bit & 7));
         // Relaxed: a deliberate corruption; readers must catch it by CRC, not by ordering.
+        #[cfg(target_has_atomic = "32")]
         word.fetch_xor(mask, Ordering::Relaxed);
+        // Targets without read-modify-write atomics (Cortex-M0): a load and a store. A frame the
+        // writer commits in between may lose the flip or get it on a stale word; either way the
+        // slot is corrupted or rewritten, never silently wrong.
+        #[cfg(not(target_has_atomic = "32"))]
+        word.store(word.load(Ordering::Relaxed) ^ mask, Ordering::Relaxed);
         Ok(())
     }
 
