@@ -545,3 +545,113 @@ fn burst_drops_are_recorded_with_exact_counts() {
         );
     }
 }
+
+/// Samples per channel and vitals rows of a recording, as comparable values (times as offsets
+/// from the first vitals frame, since a replay stamps frames with its own clock).
+fn content(r: &Value) -> Value {
+    let v = &r["tables"]["vitals"];
+    let t = u64s(&v["time_ns"]);
+    let mut out = serde_json::Map::new();
+    let cols: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    for col in cols {
+        if ["index", "epoch", "time_ns"].contains(&col) {
+            continue;
+        }
+        out.insert(format!("vitals/{col}"), v[col].clone());
+    }
+    let rel: Vec<u64> = t.iter().map(|x| x - t[0]).collect();
+    out.insert("vitals/time_offset_ns".into(), serde_json::json!(rel));
+    for name in ["ecg_ii", "pleth", "resp"] {
+        let w = &r["waveforms"][name];
+        out.insert(format!("{name}/samples"), w["samples"].clone());
+        for col in ["first_sample_index", "count", "sample_rate_hz", "encoding"] {
+            out.insert(format!("{name}/{col}"), w["chunks"][col].clone());
+        }
+        let ct: Vec<u64> = u64s(&w["chunks"]["time_ns"])
+            .iter()
+            .map(|x| x - t[0])
+            .collect();
+        out.insert(format!("{name}/time_offset_ns"), serde_json::json!(ct));
+    }
+    Value::Object(out)
+}
+
+#[test]
+fn record_replay_record_gives_the_same_samples_and_vitals() {
+    let Some(py) = python() else { return };
+    let dir = TempDir::new("recreplay");
+    let socket = dir.path().join("vr.sock");
+    let first = dir.path().join("first.h5");
+    let second = dir.path().join("second.h5");
+    // A short original, in binary encoding for one half of the check of the encoding column.
+    let sim = sim(
+        &socket,
+        &["--seed", "3", "--encoding", "binary", "--duration", "3"],
+    );
+    let rec = record(&socket, &first, &["--duration", "4"]);
+    let (ok, _) = sim.finish();
+    assert!(ok);
+    let (ok, err) = rec.finish();
+    assert!(ok, "{err}");
+    wait_for("the sim socket to go", || !socket.exists());
+
+    let replay = Bg::start(&[
+        "replay",
+        first.to_str().unwrap(),
+        "--socket",
+        socket.to_str().unwrap(),
+    ]);
+    wait_for("the replay socket", || socket.exists());
+    let rec = record(&socket, &second, &["--duration", "4.5"]);
+    let (ok, err) = replay.finish();
+    assert!(ok, "replay failed: {err}");
+    let (ok, err) = rec.finish();
+    assert!(ok, "{err}");
+
+    let a = inspect(&py, &first);
+    let b = inspect(&py, &second);
+    assert!(u64s(&a["tables"]["vitals"]["time_ns"]).len() > 100);
+    assert_eq!(content(&a), content(&b));
+    assert_eq!(b["attrs"]["frames_dropped"], 0);
+    assert_ne!(a["attrs"]["first_epoch"], b["attrs"]["first_epoch"]);
+}
+
+#[test]
+fn wfdb_export_reads_back_with_wfdb_rdrecord() {
+    let Some(py) = python() else { return };
+    let dir = TempDir::new("recwfdb");
+    let socket = dir.path().join("vr.sock");
+    let file = dir.path().join("rec.h5");
+    let out = dir.path().join("wfdb");
+    let _sim = sim(&socket, &["--seed", "4"]);
+    let (ok, err) = record(&socket, &file, &["--duration", "2"]).finish();
+    assert!(ok, "{err}");
+    let e = run(&[
+        "export",
+        file.to_str().unwrap(),
+        "--wfdb",
+        out.to_str().unwrap(),
+    ]);
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let r = inspect(&py, &file);
+    let script = r#"
+import json, sys, wfdb
+out = {}
+for name in open(sys.argv[1] + "/RECORDS").read().split():
+    rec = wfdb.rdrecord(sys.argv[1] + "/" + name)
+    out[name] = {"fs": rec.fs, "len": rec.sig_len, "units": rec.units,
+                 "samples": [int(round(x)) for x in rec.p_signal[:, 0]]}
+json.dump(out, sys.stdout)
+"#;
+    let mut cmd = Command::new(&py);
+    cmd.args(["-c", script, out.to_str().unwrap()]);
+    let o = run_cmd(cmd);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let back: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for name in ["ecg_ii", "pleth", "resp"] {
+        let rec = &back[format!("{name}_000")];
+        assert_eq!(rec["fs"], 250.0, "{name}");
+        assert_eq!(rec["samples"], r["waveforms"][name]["samples"], "{name}");
+    }
+    assert_eq!(back["ecg_ii_000"]["units"][0], "uV");
+}

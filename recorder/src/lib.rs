@@ -11,17 +11,20 @@
 //! | [`capture`] | the session [`Sink`](vitalring_core::session::Sink) that turns frames and events into rows, in memory |
 //! | [`h5`] | HDF5: create in SWMR mode, append + flush, clean close, read back |
 //! | [`record`] | the recording loop: poll, flush at least every second, rotate, close cleanly |
-//! | [`wfdb`] | export to PhysioNet WFDB (header + format-16 signal file) and CSV |
+//! | [`replay`] | the frames of a recording in publication order, rebuilt as records |
+//! | [`export`] | PhysioNet WFDB (header + format-16 signal file) and CSV |
 //!
 //! The file layout and its guarantees are in `docs/recording.md`.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod capture;
+pub mod export;
 #[allow(unsafe_code)]
 pub mod h5;
 pub mod layout;
 pub mod record;
+pub mod replay;
 
 pub use capture::{Capture, Captured};
 pub use h5::{read, H5Error, H5Recording, Recording, Tables};

@@ -26,7 +26,9 @@ use crate::layout::EventKind;
 /// How to record.
 #[derive(Debug, Clone)]
 pub struct RecordConfig {
-    /// Where to read (its `lap_policy` is forced to `Oldest`).
+    /// Where to read. Its `lap_policy` and `start` are forced to `Oldest`: the recording
+    /// begins with the oldest frame the ring still holds (at the default geometry, up to
+    /// ≈ 15 s before the recorder started) and, when lapped, resumes at the oldest frame left.
     pub source: SourceConfig,
     /// The file to write (with `segment`: the name the numbered files are derived from).
     pub out: PathBuf,
@@ -301,6 +303,7 @@ pub fn record(
     }
     let mut source = config.source.clone();
     source.lap_policy = vitalring_core::slot::LapPolicy::Oldest;
+    source.start = vitalring_core::slot::Start::Oldest;
     let live = LiveReader::connect(source).map_err(RecordError::Connect)?;
     let started = Instant::now();
     let mut rec = Recorder {
