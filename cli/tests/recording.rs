@@ -433,7 +433,7 @@ fn kill_9_of_the_recorder_leaves_a_file_h5py_reads_up_to_the_last_flush() {
         let b = before["waveforms"][name]["samples"].as_array().unwrap();
         let a = w["samples"].as_array().unwrap();
         assert!(
-            a.len() >= b.len() && &a[..b.len()] == &b[..],
+            a.len() >= b.len() && a[..b.len()] == b[..],
             "{name} samples"
         );
     }
@@ -654,4 +654,45 @@ json.dump(out, sys.stdout)
         assert_eq!(rec["samples"], r["waveforms"][name]["samples"], "{name}");
     }
     assert_eq!(back["ecg_ii_000"]["units"][0], "uV");
+}
+
+#[test]
+fn segment_rotation_makes_clean_files_that_continue_each_other_and_a_catalog() {
+    let Some(py) = python() else { return };
+    let dir = TempDir::new("recseg");
+    let socket = dir.path().join("vr.sock");
+    let out = dir.path().join("rot.h5");
+    let _sim = sim(&socket, &["--seed", "6"]);
+    // 0.02 minutes = 1.2 s per file.
+    let (ok, err) = record(&socket, &out, &["--duration", "3", "--segment", "0.02"]).finish();
+    assert!(ok, "{err}");
+    let catalog = std::fs::read_to_string(dir.path().join("rot.catalog.csv")).unwrap();
+    let lines: Vec<&str> = catalog.lines().collect();
+    assert_eq!(
+        lines[0],
+        "file,first_time_ns,last_time_ns,first_index,last_index,epochs"
+    );
+    assert!(lines.len() >= 3, "{catalog}");
+    let mut next: HashMap<&str, u64> = HashMap::new();
+    let mut last_index = None;
+    for line in &lines[1..] {
+        let f: Vec<&str> = line.split(',').collect();
+        let r = inspect(&py, &dir.path().join(f[0]));
+        assert_eq!(r["attrs"]["closed_cleanly"], 1, "{}", f[0]);
+        let first_index: u64 = f[3].parse().unwrap();
+        if let Some(prev) = last_index {
+            assert_eq!(first_index, prev + 1, "a frame fell between two files");
+        }
+        last_index = Some(f[4].parse::<u64>().unwrap());
+        for name in ["ecg_ii", "pleth", "resp"] {
+            let w = &r["waveforms"][name];
+            assert_eq!(check_channel(name, w), 1, "{}: {name}", f[0]);
+            let firsts = u64s(&w["chunks"]["first_sample_index"]);
+            let counts = u64s(&w["chunks"]["count"]);
+            if let Some(&n) = next.get(name) {
+                assert_eq!(firsts[0], n, "{}: {name} does not continue", f[0]);
+            }
+            next.insert(name, firsts[firsts.len() - 1] + counts[counts.len() - 1]);
+        }
+    }
 }

@@ -292,3 +292,114 @@ impl Sink for Capture {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vitalring_core::frame::{encode_slot, FrameMeta, SlotView};
+    use vitalring_core::layout::{Encoding, FrameType};
+    use vitalring_core::slot::DropCause;
+    use vitalring_core::time::UnixNs;
+
+    /// Feeds `record` to `cap` as the frame at ring `index`, stamped `t`.
+    fn feed(cap: &mut Capture, index: u64, t: u64, record: &Record) {
+        let mut slot = [0u8; 512];
+        let meta = FrameMeta {
+            frame_type: FrameType::Heartbeat,
+            encoding: Encoding::Binary,
+            timestamp: UnixNs(t),
+        };
+        encode_slot(index, meta, &[], &mut slot).unwrap();
+        let view = SlotView::new_checked(&slot, Some(index)).unwrap();
+        cap.frame(&view, record);
+    }
+
+    fn chunk(channel: Channel, first: u64, n: usize) -> Record {
+        let mut samples = heapless::Vec::new();
+        for i in 0..n {
+            samples.push(first as i32 + i as i32).unwrap();
+        }
+        Record::Waveform(WaveformChunk {
+            channel,
+            fs_hz: 250,
+            first,
+            samples,
+        })
+    }
+
+    fn kinds(cap: &Capture) -> Vec<&str> {
+        cap.pending.events.kind.iter().map(|k| k.as_str()).collect()
+    }
+
+    #[test]
+    fn contiguous_chunks_are_one_segment_and_a_jump_is_a_gap_event_and_a_new_segment() {
+        let mut cap = Capture::new(7, || 1);
+        feed(&mut cap, 0, 100, &chunk(Channel::EcgII, 0, 10));
+        feed(&mut cap, 1, 140, &chunk(Channel::EcgII, 10, 10));
+        assert_eq!(cap.pending.waves[0].segments.rows(), 1);
+        assert!(cap.pending.events.rows() == 0);
+        // 30 samples missing: never joined.
+        feed(&mut cap, 2, 300, &chunk(Channel::EcgII, 50, 10));
+        let w = &cap.pending.waves[0];
+        assert_eq!(w.segments.offset, vec![0, 20]);
+        assert_eq!(w.segments.first_sample_index, vec![0, 50]);
+        assert_eq!(w.chunks.offset, vec![0, 10, 20]);
+        assert_eq!(w.samples.len(), 30);
+        assert_eq!(kinds(&cap), vec!["waveform_gap"]);
+        assert_eq!(cap.pending.events.first, vec![20]);
+        assert_eq!(cap.pending.events.count, vec![30]);
+        // Another channel is independent.
+        feed(&mut cap, 3, 100, &chunk(Channel::Resp, 0, 10));
+        assert_eq!(cap.pending.waves[2].segments.rows(), 1);
+        assert_eq!(cap.starts()[0].unwrap().first_sample_index, 0);
+        assert!(cap.starts()[1].is_none());
+    }
+
+    #[test]
+    fn a_new_epoch_starts_a_new_segment_even_when_the_index_continues() {
+        let mut cap = Capture::new(1, || 1);
+        feed(&mut cap, 0, 100, &chunk(Channel::Pleth, 0, 10));
+        cap.event(SensorEvent::Connection {
+            state: ConnectionState::Connected,
+            epoch: Some(2),
+        });
+        assert!(cap.take_new_epoch());
+        assert!(!cap.take_new_epoch());
+        feed(&mut cap, 0, 200, &chunk(Channel::Pleth, 10, 10));
+        let s = &cap.pending.waves[1].segments;
+        assert_eq!(s.epoch, vec![1, 2]);
+        assert_eq!(kinds(&cap), vec!["connection", "waveform_gap"]);
+        assert_eq!(cap.pending.events.count[1], 0);
+    }
+
+    #[test]
+    fn absent_vitals_are_filled_and_drops_keep_their_exact_range() {
+        let mut cap = Capture::new(1, || 5);
+        let bare = VitalsRecord {
+            hr_bpm: 80,
+            spo2_pct: 97,
+            rr_rpm: 12,
+            nibp: None,
+            temp_c: None,
+            pulse_rate_bpm: None,
+        };
+        feed(&mut cap, 4, 100, &Record::Vitals(bare));
+        let v = &cap.pending.vitals;
+        assert_eq!(v.nibp_systolic_mmhg, vec![FILL_U16]);
+        assert_eq!(v.pulse_rate_bpm, vec![FILL_U16]);
+        assert!(v.temp_c[0].is_nan());
+        assert_eq!(v.encoding, vec![1]);
+        cap.event(SensorEvent::Error(SensorError::Dropped {
+            first: 1000,
+            count: 4096,
+            cause: DropCause::Lapped,
+        }));
+        let e = &cap.pending.events;
+        assert_eq!(kinds(&cap), vec!["dropped"]);
+        assert_eq!((e.first[0], e.count[0], e.time_ns[0]), (1000, 4096, 5));
+        assert_eq!(e.detail[0].as_str(), "lapped");
+        feed(&mut cap, 5, 100, &Record::Heartbeat);
+        assert_eq!(cap.captured().heartbeats, 1);
+        assert_eq!(cap.captured().vitals, 1);
+    }
+}
