@@ -1,5 +1,6 @@
 //! `vitalring record`: the recorder of `vitalring-recorder` on a channel, stopped by
-//! SIGINT/SIGTERM/SIGHUP or `--duration`, with one summary line on stderr at the end.
+//! SIGINT/SIGTERM/SIGHUP or `--duration`, with one summary line on stderr at the end (and
+//! nothing before it: a failure is exactly one line).
 
 use std::time::Duration;
 
@@ -32,17 +33,9 @@ pub fn run(args: &RecordArgs, stop: &Stop) -> CliResult {
     let mut config = RecordConfig::new(source, &args.out);
     config.duration = args.duration.map(Duration::from_secs_f64);
     config.segment = args.segment.map(|m| Duration::from_secs_f64(m * 60.0));
-    eprintln!(
-        "vitalring record: recording {} to {} | pid {}",
-        socket.display(),
-        args.out.display(),
-        std::process::id()
-    );
     let stop = stop.clone();
     let summary = record(&config, &move || stop.requested()).map_err(|e| match e {
-        RecordError::Connect(e) => {
-            CliError::connect(format!("cannot connect to {}: {e}", socket.display()))
-        }
+        RecordError::Connect(e) => CliError::connect(format!("cannot connect: {e}")),
         other => CliError::failure(other.to_string()),
     })?;
     let c = summary.captured;

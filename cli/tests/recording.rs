@@ -696,3 +696,53 @@ fn segment_rotation_makes_clean_files_that_continue_each_other_and_a_catalog() {
         }
     }
 }
+
+/// Exit status and the single stderr line of `vitalring <args>`.
+fn fails(args: &[&str]) -> (i32, String) {
+    let out = run(args);
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let code = out.status.code().expect("exited, not killed");
+    assert_ne!(code, 0, "{args:?} succeeded");
+    assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err}");
+    (code, err)
+}
+
+#[test]
+fn bad_uses_of_record_replay_and_export_fail_with_one_line() {
+    let dir = TempDir::new("recbad");
+    let d = dir.path();
+    let socket = d.join("none.sock");
+    let s = socket.to_str().unwrap();
+    let junk = d.join("junk.h5");
+    std::fs::write(&junk, b"not an hdf5 file").unwrap();
+    let j = junk.to_str().unwrap();
+    let out = d.join("out.h5");
+    let o = out.to_str().unwrap();
+    for sub in ["record", "replay", "export"] {
+        let h = run(&[sub, "--help"]);
+        assert!(h.status.success() && h.stdout.len() > 100, "{sub} --help");
+    }
+    assert_eq!(fails(&["record", "--socket", s]).0, 2, "no --out");
+    assert_eq!(fails(&["record", "--out", o, "--duration", "nan"]).0, 2);
+    assert_eq!(fails(&["record", "--out", o, "--segment", "-1"]).0, 2);
+    let (code, err) = fails(&["record", "--socket", s, "--out", o]);
+    assert_eq!(code, 3, "no producer: {err}");
+    assert!(!out.exists(), "a file was left without a producer");
+    let (code, err) = fails(&["record", "--socket", s, "--out", j]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(&junk).unwrap(), b"not an hdf5 file");
+    let missing = d.join("missing.h5");
+    assert_eq!(fails(&["replay", missing.to_str().unwrap()]).0, 2);
+    assert_eq!(fails(&["replay", j, "--speed", "0"]).0, 2);
+    assert_eq!(fails(&["replay", j, "--from", "5", "--to", "2"]).0, 2);
+    assert_eq!(fails(&["export", j]).0, 2, "neither --wfdb nor --csv");
+    for args in [
+        &["replay", j, "--socket", s][..],
+        &["export", j, "--csv", d.to_str().unwrap()],
+    ] {
+        let (code, err) = fails(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("junk.h5"), "{err}");
+    }
+}

@@ -212,8 +212,8 @@ pub fn csv(rec: &Recording, dir: &Path) -> Result<Vec<String>, ExportError> {
                 let _ = writeln!(
                     out,
                     "{s},{},{},{x}",
-                    seg.first_sample_index[s] + k,
-                    seg.start_time_ns[s] + k * 1_000_000_000 / fs
+                    seg.first_sample_index[s].saturating_add(k),
+                    seg.start_time_ns[s].saturating_add(k * 1_000_000_000 / fs)
                 );
             }
         }

@@ -610,7 +610,11 @@ pub fn read(path: &Path) -> Result<Recording, H5Error> {
             // A chunk whose samples are not all there yet is not a complete row.
             let have = w.samples.len() as u64;
             let complete = (0..w.chunks.rows())
-                .take_while(|&i| w.chunks.offset[i] + u64::from(w.chunks.count[i]) <= have)
+                .take_while(|&i| {
+                    w.chunks.offset[i]
+                        .checked_add(u64::from(w.chunks.count[i]))
+                        .is_some_and(|end| end <= have)
+                })
                 .count();
             truncate_chunks(&mut w.chunks, complete);
         }

@@ -20,7 +20,96 @@ use vitalring_core::slot::Counters;
 use vitalring_linux::{LiveReader, SourceConfig, SourceError};
 
 use crate::capture::{Capture, Captured};
-use crate::h5::{FileFacts, H5Error, H5Recording, Tables, Totals};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::h5::{ChannelStart, FileFacts, H5Error, H5Recording, Tables, Totals};
+
+/// Flushes the writer thread may be behind before the poller waits for it.
+pub const WRITE_QUEUE: usize = 4;
+
+/// Work for the writer thread, done in order.
+enum Job {
+    Create(PathBuf, Box<FileFacts>, [Option<ChannelStart>; 3]),
+    Append(Box<Tables>),
+    Close(Box<Totals>),
+}
+
+/// The writer thread: owns the open file; stops at its first error, which it keeps.
+struct WriterThread {
+    tx: Option<SyncSender<Job>>,
+    error: Arc<Mutex<Option<H5Error>>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl WriterThread {
+    fn start() -> Self {
+        let (tx, rx) = sync_channel::<Job>(WRITE_QUEUE);
+        let error = Arc::new(Mutex::new(None));
+        let keep = Arc::clone(&error);
+        let handle = std::thread::Builder::new()
+            .name("vitalring-h5".into())
+            .spawn(move || {
+                let mut file: Option<H5Recording> = None;
+                for job in rx {
+                    let r = match job {
+                        Job::Create(path, facts, starts) => {
+                            H5Recording::create(&path, &facts, &starts).map(|f| file = Some(f))
+                        }
+                        Job::Append(t) => file.as_mut().map_or(Ok(()), |f| f.append(&t)),
+                        Job::Close(totals) => file.take().map_or(Ok(()), |f| f.close(&totals)),
+                    };
+                    if let Err(e) = r {
+                        if let Ok(mut slot) = keep.lock() {
+                            *slot = Some(e);
+                        }
+                        return;
+                    }
+                }
+            })
+            .ok();
+        Self {
+            tx: Some(tx),
+            error,
+            handle,
+        }
+    }
+
+    /// Queues `job`; the writer's first error, if it stopped.
+    fn send(&self, job: Job) -> Result<(), RecordError> {
+        self.check()?;
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(job).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            self.check()?;
+            Err(RecordError::Writer)
+        }
+    }
+
+    fn check(&self) -> Result<(), RecordError> {
+        match self.error.lock().ok().and_then(|mut e| e.take()) {
+            Some(e) => Err(RecordError::File(e)),
+            None if self.handle.is_none() => Err(RecordError::Writer),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until every queued job is done.
+    fn finish(mut self) -> Result<(), RecordError> {
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            if h.join().is_err() {
+                return Err(RecordError::Writer);
+            }
+        }
+        match self.error.lock().ok().and_then(|mut e| e.take()) {
+            Some(e) => Err(RecordError::File(e)),
+            None => Ok(()),
+        }
+    }
+}
 use crate::layout::EventKind;
 
 /// How to record.
@@ -68,6 +157,8 @@ pub enum RecordError {
     File(H5Error),
     /// Writing the catalog failed.
     Catalog(PathBuf, std::io::Error),
+    /// The writer thread could not be started or died.
+    Writer,
 }
 
 impl core::fmt::Display for RecordError {
@@ -81,6 +172,7 @@ impl core::fmt::Display for RecordError {
             Self::Connect(e) => write!(f, "{e}"),
             Self::File(e) => write!(f, "{e}"),
             Self::Catalog(p, e) => write!(f, "cannot write catalog {}: {e}", p.display()),
+            Self::Writer => write!(f, "the file writer thread stopped"),
         }
     }
 }
@@ -127,7 +219,7 @@ pub fn catalog_path(out: &Path) -> PathBuf {
 
 /// One open file and what it covers.
 struct Current {
-    h5: Option<H5Recording>,
+    created: bool,
     path: PathBuf,
     base: Counters,
     base_heartbeats: u64,
@@ -139,7 +231,7 @@ struct Current {
 impl Current {
     fn new(path: PathBuf, base: Counters, base_heartbeats: u64) -> Self {
         Self {
-            h5: None,
+            created: false,
             path,
             base,
             base_heartbeats,
@@ -177,6 +269,7 @@ struct Recorder<'a> {
     rotation: Option<u32>,
     files: Vec<PathBuf>,
     epochs: Vec<u64>,
+    writer: WriterThread,
 }
 
 impl Recorder<'_> {
@@ -196,7 +289,7 @@ impl Recorder<'_> {
     }
 
     fn flush(&mut self, cur: &mut Current) -> Result<(), RecordError> {
-        if cur.h5.is_none() {
+        if !cur.created {
             let stats = self.live.stats();
             let facts = FileFacts {
                 channel: self.config.source.channel.clone(),
@@ -213,17 +306,21 @@ impl Recorder<'_> {
                 frame_count: stats.geometry.frame_count(),
                 started_unix_ns: self.started_unix_ns,
             };
-            let h5 = H5Recording::create(&cur.path, &facts, self.capture.starts())
-                .map_err(RecordError::File)?;
-            cur.h5 = Some(h5);
+            self.writer.send(Job::Create(
+                cur.path.clone(),
+                Box::new(facts),
+                *self.capture.starts(),
+            ))?;
+            cur.created = true;
         }
         cur.cover(&self.capture.pending);
-        if let Some(h5) = cur.h5.as_mut() {
-            h5.append(&self.capture.pending)
-                .map_err(RecordError::File)?;
-        }
-        self.capture.pending.clear();
-        Ok(())
+        let rows = std::mem::take(&mut self.capture.pending);
+        self.writer.send(Job::Append(Box::new(rows)))
+    }
+
+    /// Waits for the writer to finish everything queued.
+    fn finish(self) -> Result<(), RecordError> {
+        self.writer.finish()
     }
 
     fn close(&mut self, mut cur: Current) -> Result<(), RecordError> {
@@ -246,8 +343,8 @@ impl Recorder<'_> {
             frames_dropped: dropped,
             frames_rejected: rejected,
         };
-        if let Some(h5) = cur.h5.take() {
-            h5.close(&totals).map_err(RecordError::File)?;
+        if cur.created {
+            self.writer.send(Job::Close(Box::new(totals)))?;
             self.files.push(cur.path.clone());
         }
         if self.rotation.is_some() {
@@ -314,6 +411,7 @@ pub fn record(
         rotation,
         files: Vec::new(),
         epochs: Vec::new(),
+        writer: WriterThread::start(),
     };
     rec.capture.push_event(
         EventKind::Recorder,
@@ -379,10 +477,12 @@ pub fn record(
         }
         rec.live.wait(next);
     }
-    Ok(RecordSummary {
-        files: rec.files,
+    let summary = RecordSummary {
+        files: rec.files.clone(),
         captured: rec.capture.captured(),
         total: rec.live.stats().total,
-        epochs: rec.epochs,
-    })
+        epochs: rec.epochs.clone(),
+    };
+    rec.finish()?;
+    Ok(summary)
 }

@@ -127,7 +127,7 @@ pub fn rebuild(rec: &Recording, row: Row) -> Result<(Record, Encoding), RowError
             let w = &t.waves[k];
             let c = &w.chunks;
             let start = usize::try_from(c.offset[i]).map_err(|_| RowError::Samples)?;
-            let end = start + usize::from(c.count[i]);
+            let end = start.saturating_add(usize::from(c.count[i]));
             let slice = w.samples.get(start..end).ok_or(RowError::Samples)?;
             if slice.len() > MAX_SAMPLES {
                 return Err(RowError::Samples);
