@@ -2,8 +2,9 @@
 //! waveform chunks of 10 samples for ecg_ii, pleth and resp, in turn) into a ring of
 //! `--frame-size`-byte slots at `--rate` frames/s, paced every millisecond; the recorder
 //! ([`vitalring_recorder::record`], the code `vitalring record` runs) records them on the main
-//! thread. Prints what was published, delivered, dropped, the recorder thread's CPU time and the
-//! file size.
+//! thread. Prints what was published, delivered, dropped, the recorder's CPU time (its polling
+//! and HDF5 writer threads: the process's CPU time less the producer thread's) and the file
+//! size.
 //!
 //! ```sh
 //! cargo run --release -p vitalring-recorder --example record_bench -- --rate 100000 --seconds 10
@@ -33,14 +34,14 @@ fn arg(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
-fn thread_cpu() -> Duration {
-    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
-        .expect("thread cpu clock");
+fn cpu(clock: nix::time::ClockId) -> Duration {
+    let t = nix::time::clock_gettime(clock).expect("cpu clock");
     Duration::new(t.tv_sec() as u64, t.tv_nsec() as u32)
 }
 
 fn main() {
     let rate = arg("--rate", 100_000.0);
+    assert!(rate > 0.0, "--rate must be above 0");
     let seconds = arg("--seconds", 10.0);
     let frame_size = arg("--frame-size", 256.0) as u32;
     let frames = arg("--frames", 4096.0) as u32;
@@ -106,31 +107,37 @@ fn main() {
             producer.heartbeat_if_due();
             std::thread::sleep(Duration::from_millis(1));
         }
-        producer.published()
+        let published = producer.published();
+        let cpu = cpu(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID);
+        drop(producer);
+        (published, cpu)
     });
 
     let mut source = SourceConfig::new(&socket, "bench");
-    source.max_sleep_us = 1000;
+    source.max_sleep_us = 5000;
     let mut rc = RecordConfig::new(source, &out);
     rc.duration = Some(run_for + Duration::from_millis(1500));
+    rc.flush_period = Duration::from_millis(arg("--flush-ms", 500.0) as u64);
     // Attach before the producer starts, then let it go.
     let go = Arc::clone(&ready);
     let starter = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(200));
         go.store(true, Ordering::Release);
     });
-    let cpu0 = thread_cpu();
+    let process = nix::time::ClockId::CLOCK_PROCESS_CPUTIME_ID;
+    let cpu0 = cpu(process);
     let t0 = Instant::now();
     let summary = record(&rc, &|| false).expect("record");
     let wall = t0.elapsed();
-    let cpu = thread_cpu() - cpu0;
     starter.join().expect("starter");
-    let published = writer.join().expect("writer");
+    let (published, producer_cpu) = writer.join().expect("writer");
+    // The recorder's polling and writer threads: the process less the producer thread.
+    let cpu = cpu(process) - cpu0 - producer_cpu;
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     let t = summary.total;
     println!(
         "rate {rate:.0} frames/s x {seconds} s, {frame_size}-B slots x {frames}: published {published} \
-         delivered {} dropped {} rejected {} | recorder CPU {:.2} s over {:.2} s = {:.2} % of a core \
+         delivered {} dropped {} rejected {} | recorder CPU {:.3} s over {:.2} s = {:.2} % of a core \
          | file {:.1} MB",
         t.delivered,
         t.dropped(),

@@ -104,8 +104,8 @@ macro_rules! table {
                 Ok(())
             }
 
-            fn append(&self, group: &Group) -> hdf5::Result<()> {
-                $(append_column(&group.dataset(stringify!($field))?, &self.$field)?;)*
+            fn append(&self, group: &str, cache: &mut Columns) -> hdf5::Result<()> {
+                $(cache.append(group, stringify!($field), &self.$field)?;)*
                 Ok(())
             }
 
@@ -288,6 +288,35 @@ impl Tables {
     }
 }
 
+/// The open datasets of a file being written, by path (opening a dataset costs more than
+/// appending a flush's rows to it).
+#[derive(Debug, Default)]
+struct Columns {
+    open: std::collections::HashMap<String, Dataset>,
+    file: Option<File>,
+}
+
+impl Columns {
+    fn append<T: H5Type>(&mut self, group: &str, name: &str, data: &[T]) -> hdf5::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let path = format!("{group}/{name}");
+        if !self.open.contains_key(&path) {
+            let file = self
+                .file
+                .as_ref()
+                .ok_or_else(|| hdf5::Error::from("the file is closed"))?;
+            let ds = file.dataset(&path)?;
+            self.open.insert(path.clone(), ds);
+        }
+        match self.open.get(&path) {
+            Some(ds) => append_column(ds, data),
+            None => Err(hdf5::Error::from("dataset vanished")),
+        }
+    }
+}
+
 fn create_column<T: H5Type>(group: &Group, name: &str) -> hdf5::Result<Dataset> {
     group
         .new_dataset::<T>()
@@ -376,6 +405,7 @@ pub struct Totals {
 pub struct H5Recording {
     file: File,
     path: PathBuf,
+    columns: Columns,
 }
 
 impl H5Recording {
@@ -409,6 +439,10 @@ impl H5Recording {
             });
         }
         Ok(Self {
+            columns: Columns {
+                open: std::collections::HashMap::new(),
+                file: Some(file.clone()),
+            },
             file,
             path: path.to_path_buf(),
         })
@@ -485,22 +519,23 @@ impl H5Recording {
     /// HDF5 failed (disk full, I/O error).
     pub fn append(&mut self, tables: &Tables) -> Result<(), H5Error> {
         let e = err("append to", &self.path);
-        let f = &self.file;
-        let run = || -> hdf5::Result<()> {
+        let c = &mut self.columns;
+        let mut run = || -> hdf5::Result<()> {
             // Samples before the chunk rows that point into them, epochs and segments before
             // the rows that name them: a reader never sees a row whose target is missing.
             for (channel, w) in Channel::ALL.into_iter().zip(&tables.waves) {
-                let g = f.group(&layout::channel_group(channel))?;
-                append_column(&g.dataset(layout::SAMPLES)?, &w.samples)?;
-                w.segments.append(&g.group(layout::SEGMENTS)?)?;
-                w.chunks.append(&g.group(layout::CHUNKS)?)?;
+                let g = layout::channel_group(channel);
+                c.append(&g, layout::SAMPLES, &w.samples)?;
+                w.segments.append(&format!("{g}/{}", layout::SEGMENTS), c)?;
+                w.chunks.append(&format!("{g}/{}", layout::CHUNKS), c)?;
             }
-            tables.epochs.append(&f.group(layout::EPOCHS)?)?;
-            tables.vitals.append(&f.group(layout::VITALS)?)?;
-            tables.events.append(&f.group(layout::EVENTS)?)?;
-            f.flush()
+            tables.epochs.append(layout::EPOCHS, c)?;
+            tables.vitals.append(layout::VITALS, c)?;
+            tables.events.append(layout::EVENTS, c)?;
+            Ok(())
         };
-        run().map_err(e)
+        run().map_err(&e)?;
+        self.file.flush().map_err(e)
     }
 
     /// Closes the file (which leaves SWMR mode), re-opens it once to write `totals` as root
@@ -509,7 +544,12 @@ impl H5Recording {
     /// # Errors
     /// HDF5 failed.
     pub fn close(self, totals: &Totals) -> Result<(), H5Error> {
-        let Self { file, path } = self;
+        let Self {
+            file,
+            path,
+            columns,
+        } = self;
+        drop(columns);
         let e = err("close", &path);
         file.flush().map_err(&e)?;
         file.close().map_err(&e)?;

@@ -26,6 +26,10 @@ use std::thread::JoinHandle;
 
 use crate::h5::{ChannelStart, FileFacts, H5Error, H5Recording, Tables, Totals};
 
+/// How long after the last full batch the recorder keeps the reader's backoff before it
+/// switches to plain sleeps of [`RecordConfig::idle_sleep`].
+const HOT: Duration = Duration::from_millis(100);
+
 /// Flushes the writer thread may be behind before the poller waits for it.
 pub const WRITE_QUEUE: usize = 4;
 
@@ -130,10 +134,14 @@ pub struct RecordConfig {
     /// Flush early when this many rows and samples are buffered (bounds memory at high
     /// rates).
     pub max_buffered: usize,
+    /// Sleep when the ring is empty (default 2 ms). The ring must hold more frames than the
+    /// producer writes in this time (2048 slots at 2 ms: up to ≈ 1 M frames/s).
+    pub idle_sleep: Duration,
 }
 
 impl RecordConfig {
-    /// Defaults: flush every 500 ms or every 256 Ki rows and samples, no rotation.
+    /// Defaults: flush every 500 ms or every 256 Ki rows and samples, no rotation, 2 ms
+    /// sleeps when idle.
     pub fn new(source: SourceConfig, out: impl Into<PathBuf>) -> Self {
         Self {
             source,
@@ -142,6 +150,7 @@ impl RecordConfig {
             segment: None,
             flush_period: Duration::from_millis(500),
             max_buffered: 256 * 1024,
+            idle_sleep: Duration::from_millis(2),
         }
     }
 }
@@ -427,6 +436,7 @@ pub fn record(
     let mut next_flush = started + flush_period;
     let mut next_rotation = config.segment.map(|s| started + s);
     let end = config.duration.map(|d| started + d);
+    let mut last_busy = started;
     loop {
         let by_signal = stop();
         let stopping = by_signal || end.is_some_and(|e| Instant::now() >= e);
@@ -475,7 +485,16 @@ pub fn record(
             rec.flush(&mut cur)?;
             next_flush = now + flush_period;
         }
-        rec.live.wait(next);
+        match next {
+            Next::Busy => last_busy = now,
+            // A recorder needs no latency: at clinical rates one plain sleep, instead of the
+            // reader's spin-yield-sleep backoff that costs CPU after every frame; while frames
+            // come in full batches (high rates), the backoff, which keeps up best.
+            Next::Idle { .. } if now.duration_since(last_busy) > HOT => {
+                std::thread::sleep(config.idle_sleep);
+            }
+            other => rec.live.wait(other),
+        }
     }
     let summary = RecordSummary {
         files: rec.files.clone(),
