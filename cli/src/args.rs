@@ -61,6 +61,22 @@ vitalring demo\n  \
 vitalring demo --scenario afib\n  \
 cargo run --release -p vitalring-cli -- demo")]
     Demo(DemoArgs),
+    /// Record a channel to an HDF5 file (readable by h5py while it is written).
+    #[command(after_help = "Examples:\n  \
+vitalring record --out session.h5\n  \
+vitalring record --socket /tmp/vr.sock --out bed7.h5 --duration 3600 --segment 10\n\
+Read it in Python: h5py.File('session.h5', 'r', swmr=True). See docs/recording.md.")]
+    Record(RecordArgs),
+    /// Republish a recording into a ring at its original pace (or scaled), as a producer.
+    #[command(after_help = "Examples:\n  \
+vitalring replay session.h5\n  \
+vitalring replay session.h5 --socket /tmp/vr.sock --speed 2 --from 60 --to 120 --loop")]
+    Replay(ReplayArgs),
+    /// Export a recording as PhysioNet WFDB records and/or CSV files.
+    #[command(after_help = "Examples:\n  \
+vitalring export session.h5 --wfdb out/\n  \
+vitalring export session.h5 --csv out/")]
+    Export(ExportArgs),
 }
 
 impl Command {
@@ -72,6 +88,9 @@ impl Command {
             Self::Dump(_) => "dump",
             Self::Bench(_) => "bench",
             Self::Demo(_) => "demo",
+            Self::Record(_) => "record",
+            Self::Replay(_) => "replay",
+            Self::Export(_) => "export",
         }
     }
 }
@@ -474,7 +493,10 @@ impl Cli {
             Command::Sim(s) => s.check(),
             // Alarm limits are validated while parsing (`AlarmArgs::from_arg_matches`).
             Command::Monitor(_) | Command::Demo(_) => Ok(()),
-            Command::Dump(_) | Command::Bench(_) => Ok(()),
+            Command::Replay(r) => r.check(),
+            Command::Dump(_) | Command::Bench(_) | Command::Record(_) | Command::Export(_) => {
+                Ok(())
+            }
         }
     }
 }
@@ -520,6 +542,86 @@ impl SimArgs {
         Ok(())
     }
 }
+
+/// `vitalring record`, `vitalring replay`, `vitalring export` (recordings; `docs/recording.md`).
+mod recording_args {
+    use super::{parse, Endpoint};
+    use clap::builder::{PathBufValueParser, TypedValueParser};
+    use clap::Args;
+    use std::path::PathBuf;
+
+    /// `vitalring record`.
+    #[derive(Debug, Clone, Args)]
+    pub struct RecordArgs {
+        #[command(flatten)]
+        pub endpoint: Endpoint,
+        /// The HDF5 file to write; it must not exist (a recording is never overwritten).
+        #[arg(long, value_name = "FILE.h5")]
+        pub out: PathBuf,
+        /// Stop after this many seconds (> 0) [default: run until SIGINT/SIGTERM/SIGHUP].
+        #[arg(long, value_name = "SECS", value_parser = parse::seconds, allow_negative_numbers = true)]
+        pub duration: Option<f64>,
+        /// Rotate: close the file and start the next every MINUTES (> 0); files are
+        /// NAME-000.h5, NAME-001.h5, ... with a catalog NAME.catalog.csv.
+        #[arg(long, value_name = "MINUTES", value_parser = parse::seconds, allow_negative_numbers = true)]
+        pub segment: Option<f64>,
+    }
+
+    /// `vitalring replay`.
+    #[derive(Debug, Clone, Args)]
+    pub struct ReplayArgs {
+        /// The recording to replay.
+        #[arg(value_name = "FILE.h5", value_parser = PathBufValueParser::new().try_map(parse::existing_file))]
+        pub file: PathBuf,
+        #[command(flatten)]
+        pub endpoint: Endpoint,
+        /// Pace factor (> 0): 2 plays twice as fast, 0.5 half as fast.
+        #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = parse::speed, allow_negative_numbers = true)]
+        pub speed: f64,
+        /// Start this many seconds after the recording's first frame (>= 0).
+        #[arg(long, value_name = "SECS", value_parser = parse::seconds_or_zero, allow_negative_numbers = true)]
+        pub from: Option<f64>,
+        /// Stop this many seconds after the recording's first frame (> --from).
+        #[arg(long, value_name = "SECS", value_parser = parse::seconds_or_zero, allow_negative_numbers = true)]
+        pub to: Option<f64>,
+        /// Start over at the end (until SIGINT/SIGTERM/SIGHUP).
+        #[arg(long = "loop")]
+        pub repeat: bool,
+    }
+
+    impl ReplayArgs {
+        /// `--from` before `--to`.
+        ///
+        /// # Errors
+        /// The rule that failed, as one line.
+        pub fn check(&self) -> Result<(), String> {
+            match (self.from, self.to) {
+                (Some(f), Some(t)) if t <= f => {
+                    Err(format!("--to {t} must be later than --from {f}"))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+
+    /// `vitalring export`.
+    #[derive(Debug, Clone, Args)]
+    #[command(group(clap::ArgGroup::new("format").required(true).multiple(true).args(["wfdb", "csv"])))]
+    pub struct ExportArgs {
+        /// The recording to export.
+        #[arg(value_name = "FILE.h5", value_parser = PathBufValueParser::new().try_map(parse::existing_file))]
+        pub file: PathBuf,
+        /// Write WFDB records into this directory (created if missing): one record per
+        /// contiguous segment of the waveforms, header (.hea) + format-16 signal file (.dat).
+        #[arg(long, value_name = "DIR")]
+        pub wfdb: Option<PathBuf>,
+        /// Write CSV files into this directory (created if missing): vitals.csv, events.csv
+        /// and one file per waveform channel.
+        #[arg(long, value_name = "DIR")]
+        pub csv: Option<PathBuf>,
+    }
+}
+pub use recording_args::{ExportArgs, RecordArgs, ReplayArgs};
 
 /// The largest payload `vitalring sim` publishes in each encoding, computed with the core's own
 /// encoder from the widest records the simulator can produce — the core exports only
@@ -642,6 +744,32 @@ pub mod parse {
             Err(format!(
                 "must be a number of seconds greater than 0 (from {MIN_SECONDS} to {MAX_SECONDS})"
             ))
+        }
+    }
+
+    /// A replay pace factor: finite, above 0, at most 1000.
+    ///
+    /// # Errors
+    /// Not a number in range.
+    pub fn speed(s: &str) -> Result<f64, String> {
+        let v = number(s)?;
+        if v > 0.0 && v <= 1000.0 {
+            Ok(v)
+        } else {
+            Err("must be a pace factor above 0 and at most 1000".into())
+        }
+    }
+
+    /// An existing regular file (a recording to read).
+    ///
+    /// # Errors
+    /// Missing, or not a regular file.
+    pub fn existing_file(p: PathBuf) -> Result<PathBuf, String> {
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() => Ok(p),
+            Ok(_) => Err("not a regular file".into()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("no such file".into()),
+            Err(e) => Err(format!("cannot inspect it: {}", lower(&e))),
         }
     }
 

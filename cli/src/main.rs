@@ -7,6 +7,7 @@
 //! | `dump` | [`dump`]: header and newest frames, checked |
 //! | `bench` | [`bench`]: `vitalring-bench` |
 //! | `demo` | [`demo`]: sim child + monitor |
+//! | `record`, `replay`, `export` | [`record`], [`replay`], [`export`]: HDF5 recordings (`vitalring-recorder`) |
 //!
 //! Everything platform-specific goes through [`link`]. See `docs/cli.md`.
 #![deny(unsafe_code)]
@@ -17,8 +18,11 @@ mod clock;
 mod demo;
 mod dump;
 mod error;
+mod export;
 mod link;
 mod monitor;
+mod record;
+mod replay;
 mod signals;
 mod sim;
 
@@ -45,6 +49,9 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Monitor(m) => monitor::run(&m, &Stop::on_signals()?),
         Command::Demo(d) => demo::run(&d, &Stop::on_signals()?),
+        Command::Record(r) => record::run(&r, &Stop::on_signals()?),
+        Command::Replay(r) => replay::run(&r, &Stop::on_signals()?),
+        Command::Export(x) => export::run(&x),
     }
 }
 
@@ -64,7 +71,12 @@ fn usage_error(e: &clap::Error, argv: &[std::ffi::OsString]) -> ExitCode {
     let sub = argv
         .get(1)
         .and_then(|a| a.to_str())
-        .filter(|a| ["sim", "monitor", "dump", "bench", "demo"].contains(a))
+        .filter(|a| {
+            [
+                "sim", "monitor", "dump", "bench", "demo", "record", "replay", "export",
+            ]
+            .contains(a)
+        })
         .map_or_else(String::new, |a| format!(" {a}"));
     let _ = writeln!(
         std::io::stderr(),
