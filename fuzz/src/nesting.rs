@@ -27,9 +27,37 @@ pub const MAX_PAYLOAD: usize = MAX_FRAME_SIZE as usize - SLOT_OVERHEAD;
 /// One input of `json_nesting`.
 #[derive(Arbitrary, Debug)]
 pub struct NestInput {
+    /// The required members of a record, written first or last, so that documents the
+    /// decoders accept are common.
+    base: Base,
+    base_last: bool,
     steps: Vec<Step>,
     /// 0: none, 1: one space, 2: mixed whitespace around every token.
     spacing: u8,
+}
+
+#[derive(Arbitrary, Debug)]
+enum Base {
+    None,
+    Vitals(u16),
+    Waveform(u16),
+}
+
+impl Base {
+    fn fields(&self) -> &'static [Known] {
+        match self {
+            Self::None => &[],
+            Self::Vitals(_) => &[Known::Hr, Known::Spo2, Known::Rr],
+            Self::Waveform(_) => &[Known::Ch, Known::Fs, Known::First, Known::Samples],
+        }
+    }
+
+    fn seed(&self) -> u16 {
+        match self {
+            Self::None => 0,
+            Self::Vitals(s) | Self::Waveform(s) => *s,
+        }
+    }
 }
 
 /// One instruction for [`render`], applied at the current position.
@@ -39,11 +67,13 @@ enum Step {
     Open { key: Key, object: bool },
     /// Close the innermost container (never the top-level object; that closes at the end).
     Close,
-    /// Open `levels` containers at once (bit `i % 64` of `shape`: object at level `i`), with
-    /// `inner` at the bottom; up to the whole of a maximum slot.
+    /// Open containers at once (bit `i % 64` of `shape`: object at level `i`), with `inner`
+    /// at the bottom: `levels % 64` of them, or `8 * levels` (up to the whole of a maximum
+    /// slot) when `scale` is 255 — huge documents are rare, so executions stay fast.
     Deep {
         key: Key,
-        levels: u32,
+        levels: u16,
+        scale: u8,
         shape: u64,
         inner: Scalar,
     },
@@ -244,9 +274,32 @@ pub fn render(input: &NestInput) -> Option<(Vec<u8>, Shape)> {
                 out.extend_from_slice(ws);
             }
         };
-    for step in &input.steps {
+    let base: Vec<Step> = input
+        .base
+        .fields()
+        .iter()
+        .map(|&field| Step::Field {
+            field,
+            escape: Escape::Minimal,
+            seed: input.base.seed(),
+        })
+        .collect();
+    let (first, last) = if input.base_last {
+        (&[][..], &base[..])
+    } else {
+        (&base[..], &[][..])
+    };
+    for (i, step) in first.iter().chain(&input.steps).chain(last).enumerate() {
         if out.len() > MAX_PAYLOAD {
             return None;
+        }
+        if i == first.len() + input.steps.len() {
+            // The base goes last: back to the top-level object first.
+            while stack.len() > 1 {
+                let (object, _) = stack.pop().expect("len > 1");
+                out.extend_from_slice(ws);
+                out.push(if object { b'}' } else { b']' });
+            }
         }
         match step {
             Step::Open { key, object } => {
@@ -264,10 +317,14 @@ pub fn render(input: &NestInput) -> Option<(Vec<u8>, Shape)> {
             Step::Deep {
                 key,
                 levels,
+                scale,
                 shape: bits,
                 inner,
             } => {
-                let levels = *levels as usize % (MAX_PAYLOAD / 2);
+                let levels = match *scale {
+                    u8::MAX => usize::from(*levels) * 8,
+                    _ => usize::from(*levels) % 64,
+                };
                 member(&mut out, &mut stack, &mut shape, key);
                 for i in 0..levels {
                     if out.len() > MAX_PAYLOAD {
