@@ -108,6 +108,25 @@ fn deep_nesting_in_a_max_size_slot_is_rejected_not_a_stack_overflow() {
 }
 
 #[test]
+fn rejections_say_why_in_one_line() {
+    let deep = payload::decode(
+        FrameType::Vitals,
+        Encoding::Json,
+        br#"{"hr":72,"spo2":98,"rr":16,"x":[[[[[[[[[]]]]]]]]]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        deep.to_string(),
+        "malformed json payload: nested deeper than 8 levels at byte 38"
+    );
+    let missing = payload::decode(FrameType::Vitals, Encoding::Json, br#"{"hr":72}"#).unwrap_err();
+    assert_eq!(
+        missing.to_string(),
+        "malformed json payload: does not match the record (CustomError)"
+    );
+}
+
+#[test]
 fn a_max_size_payload_within_the_depth_limit_still_decodes_on_a_small_stack() {
     let vitals =
         nested_under_unknown_key(r#""hr":72,"spo2":98,"rr":16"#, MAX_DEPTH - 1, MAX_PAYLOAD);
@@ -165,6 +184,10 @@ fn an_escaped_key_cannot_hide_a_duplicate() {
             String::from_utf8_lossy(bytes)
         );
     }
+    assert_eq!(
+        PayloadError::Json(JsonError::EscapedKey { offset: 27 }).to_string(),
+        "malformed json payload: escaped object key at byte 27"
+    );
     // Escapes in string values stay legal; unknown values are skipped.
     let ok = br#"{"hr":72,"spo2":98,"rr":16,"note":"\"quoted\" \u00e9\\"}"#;
     assert!(json::decode_vitals(ok).is_ok());

@@ -99,7 +99,8 @@ impl core::fmt::Display for JsonError {
                 write!(f, "nested deeper than {MAX_DEPTH} levels at byte {offset}")
             }
             Self::EscapedKey { offset } => write!(f, "escaped object key at byte {offset}"),
-            Self::Schema(e) => write!(f, "{e}"),
+            // serde-json-core's Display is capitalised prose; its variant name is short.
+            Self::Schema(e) => write!(f, "does not match the record ({e:?})"),
         }
     }
 }
