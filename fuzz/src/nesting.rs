@@ -356,6 +356,10 @@ pub fn render(input: &NestInput) -> Option<(Vec<u8>, Shape)> {
                     &Key::Known(*field, *escape),
                 );
                 out.extend_from_slice(field.value(*seed).as_bytes());
+                if let Known::Samples = field {
+                    // The value is an array: one level below the current container.
+                    shape.depth = shape.depth.max(stack.len() + 1);
+                }
             }
         }
         shape.depth = shape.depth.max(stack.len());
