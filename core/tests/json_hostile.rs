@@ -108,6 +108,22 @@ fn deep_nesting_in_a_max_size_slot_is_rejected_not_a_stack_overflow() {
 }
 
 #[test]
+fn negative_zero_integers_are_refused() {
+    // serde-json-core reads `-0` as the sample 0; serde_json (and JavaScript) as the float
+    // -0.0, which serde_json then refuses as an i32: two readings, so no reading.
+    let wave = br#"{"ch":"ecg_ii","fs":250,"first":1200,"samples":[12,-0,5]}"#;
+    assert_eq!(
+        payload::decode(FrameType::Waveform, Encoding::Json, wave),
+        Err(PayloadError::Json(JsonError::NegativeZero { offset: 51 }))
+    );
+    let vitals = br#"{"hr":72,"spo2":98,"rr":16,"x":[-0]}"#;
+    assert!(matches!(
+        payload::decode(FrameType::Vitals, Encoding::Json, vitals),
+        Err(PayloadError::Json(JsonError::NegativeZero { .. }))
+    ));
+}
+
+#[test]
 fn rejections_say_why_in_one_line() {
     let deep = payload::decode(
         FrameType::Vitals,

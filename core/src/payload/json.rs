@@ -12,8 +12,8 @@
 //!
 //! Decoding is two passes. [`scan`] checks, without recursion, that the payload is
 //! well-formed JSON, nested at most [`MAX_DEPTH`] levels, with every object key written
-//! without escapes; only then does `serde-json-core` (which recurses into nested values,
-//! including the unknown ones it skips) parse it into the record. Untrusted input therefore
+//! without escapes and no integer `-0`; only then does `serde-json-core` (which recurses into
+//! nested values, including the unknown ones it skips) parse it into the record. Untrusted input therefore
 //! cannot exhaust the decoding thread's stack, and a key's bytes are its name, so the
 //! duplicate-key and required-key rules see the same keys any other JSON parser sees.
 
@@ -85,6 +85,11 @@ pub enum JsonError {
         /// Byte offset of the key's opening quote.
         offset: usize,
     },
+    /// The integer `-0` (read as 0 by some parsers, as the float -0.0 by others).
+    NegativeZero {
+        /// Byte offset of the `-`.
+        offset: usize,
+    },
     /// Well-formed JSON that is not the record: a missing or duplicate key, a wrong type, a
     /// negative, fractional or overflowing integer, an unknown channel, too many samples.
     Schema(serde_json_core::de::Error),
@@ -99,6 +104,7 @@ impl core::fmt::Display for JsonError {
                 write!(f, "nested deeper than {MAX_DEPTH} levels at byte {offset}")
             }
             Self::EscapedKey { offset } => write!(f, "escaped object key at byte {offset}"),
+            Self::NegativeZero { offset } => write!(f, "integer -0 at byte {offset}"),
             // serde-json-core's Display is capitalised prose; its variant name is short.
             Self::Schema(e) => write!(f, "does not match the record ({e:?})"),
         }

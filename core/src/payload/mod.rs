@@ -51,8 +51,9 @@ impl Record {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum PayloadError {
     /// Not valid JSON for the record: not UTF-8, a syntax error, anything but whitespace after
-    /// the value, nested too deep, an escaped key, a missing or duplicate field, a wrong type,
-    /// a number out of its integer type, an unknown channel name, too many samples.
+    /// the value, nested too deep, an escaped key, the integer `-0`, a missing or duplicate
+    /// field, a wrong type, a number out of its integer type, an unknown channel name, too
+    /// many samples.
     Json(json::JsonError),
     /// NIBP with some but not all of systolic, diastolic and mean.
     PartialNibp,

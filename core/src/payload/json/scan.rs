@@ -10,7 +10,9 @@
 //!   value and nothing but whitespace after it),
 //! - nest arrays and objects at most [`MAX_DEPTH`] levels deep (the top-level object is
 //!   level 1), and
-//! - write every object key literally, without a backslash escape.
+//! - write every object key literally, without a backslash escape, and
+//! - never write the integer `-0` (parsers disagree on whether it is 0 or the float -0.0;
+//!   `-0.0` and `-0e0` are plain floats and stay legal).
 //!
 //! After it, the parser only ever sees shallow, well-formed input, and a key's bytes are its
 //! name: `"h\u0072"` cannot hide a second `hr` from the duplicate-key rule.
@@ -30,8 +32,9 @@ const _: () = assert!(MAX_DEPTH <= u16::BITS as usize);
 /// Checks `bytes` as described in the module docs.
 ///
 /// # Errors
-/// [`JsonError::Utf8`], [`JsonError::Syntax`], [`JsonError::TooDeep`] or
-/// [`JsonError::EscapedKey`], each with the byte offset where the scan stopped.
+/// [`JsonError::Utf8`], [`JsonError::Syntax`], [`JsonError::TooDeep`],
+/// [`JsonError::EscapedKey`] or [`JsonError::NegativeZero`], each with the byte offset where
+/// the scan stopped.
 pub fn check(bytes: &[u8]) -> Result<(), JsonError> {
     if let Err(e) = core::str::from_utf8(bytes) {
         return Err(JsonError::Utf8 {
@@ -181,26 +184,37 @@ impl Scanner<'_> {
         }
     }
 
-    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, except `-0` as an integer.
     fn number(&mut self) -> Result<(), JsonError> {
-        if self.peek() == Some(b'-') {
+        let start = self.pos;
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.pos += 1;
         }
+        let zero = self.peek() == Some(b'0');
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => self.digits(),
             _ => return Err(self.syntax()),
         }
+        let mut integer = true;
         if self.peek() == Some(b'.') {
+            integer = false;
             self.pos += 1;
             self.one_or_more_digits()?;
         }
         if let Some(b'e' | b'E') = self.peek() {
+            integer = false;
             self.pos += 1;
             if let Some(b'+' | b'-') = self.peek() {
                 self.pos += 1;
             }
             self.one_or_more_digits()?;
+        }
+        if negative && zero && integer {
+            // Parsers disagree on `-0`: the integer 0 for serde-json-core and Python, the
+            // float -0.0 for serde_json (which then refuses it as an integer) and JavaScript.
+            return Err(JsonError::NegativeZero { offset: start });
         }
         Ok(())
     }
@@ -336,5 +350,11 @@ mod tests {
             Err(JsonError::EscapedKey { offset: 6 })
         );
         assert_eq!(check(br#"{"note":"line\nbreak \u0041"}"#), Ok(()));
+    }
+
+    #[test]
+    fn negative_zero_only_as_a_float() {
+        assert_eq!(check(b"[1,-0]"), Err(JsonError::NegativeZero { offset: 3 }));
+        assert_eq!(check(b"[0,-0.0,-0e0,-0E+1,-10,-1]"), Ok(()));
     }
 }
