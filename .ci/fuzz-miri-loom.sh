@@ -17,7 +17,10 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
 TARGET_ROOT="${VR_TARGET_ROOT:-$repo/target}"
-FUZZ_TARGETS=(slot_bytes header_bytes json_vitals json_waveform binary_payloads slot_ops handshake)
+FUZZ_TARGETS=(slot_bytes header_bytes json_vitals json_waveform json_nesting binary_payloads slot_ops handshake)
+# Targets whose input is a slot or a JSON payload may grow to the largest slot (1 MiB frames);
+# libFuzzer's default limit (the largest seed, at least 4096 bytes) would never try them.
+MAX_SLOT_TARGETS=" slot_bytes json_vitals json_waveform json_nesting "
 start=$(date +%s)
 step() { printf '\n=== %s (%d s)\n' "$*" "$(($(date +%s) - start))"; }
 
@@ -65,8 +68,10 @@ if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
         # A scratch corpus seeded from the committed seeds, so the checkout stays clean.
         work="$(mktemp -d)"
         cp -r "fuzz/corpus/$t" "$work/corpus"
+        max_len=()
+        if [[ "$MAX_SLOT_TARGETS" == *" $t "* ]]; then max_len=(-max_len=1048576); fi
         (cd fuzz && cargo +nightly fuzz run --target-dir "$TARGET_ROOT/fuzz" "$t" "$work/corpus" \
-            -- -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 | tail -n 12)
+            -- -max_total_time="$FUZZ_SECONDS" "${max_len[@]}" -print_final_stats=1 2>&1 | tail -n 12)
         rm -rf "$work"
     done
 fi

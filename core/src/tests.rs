@@ -292,9 +292,9 @@ fn rejection_reasons() {
             |r| {
                 matches!(
                     r,
-                    RejectReason::Payload(PayloadError::Json(
-                        serde_json_core::de::Error::TrailingCharacters
-                    ))
+                    RejectReason::Payload(PayloadError::Json(payload::json::JsonError::Syntax {
+                        offset: 28
+                    }))
                 )
             },
         ),

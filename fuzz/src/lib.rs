@@ -14,6 +14,8 @@ use vitalring_core::vitals::{VitalsRecord, WaveformChunk};
 use vitalring_mock::model::Scenario;
 use zerocopy::IntoBytes;
 
+pub mod nesting;
+
 /// Most operations one `slot_ops` input may run (keeps executions fast).
 pub const MAX_OPS: usize = 256;
 
@@ -136,8 +138,10 @@ fn check_header(data: &[u8]) {
     }
 }
 
-/// `json_vitals`: arbitrary bytes as a JSON vitals payload.
+/// `json_vitals`: arbitrary bytes as a JSON vitals payload. Whatever is delivered is what
+/// serde_json reads from the same bytes.
 pub fn json_vitals(data: &[u8]) {
+    nesting::agrees_with_serde_json(FrameType::Vitals, data);
     if let Ok(v) = json::decode_vitals(data) {
         // The raw parse may hold out-of-range values; `payload::decode` must refuse those.
         let full = payload::decode(FrameType::Vitals, Encoding::Json, data);
@@ -153,8 +157,10 @@ pub fn json_vitals(data: &[u8]) {
     }
 }
 
-/// `json_waveform`: arbitrary bytes as a JSON waveform payload.
+/// `json_waveform`: arbitrary bytes as a JSON waveform payload. Whatever is delivered is what
+/// serde_json reads from the same bytes.
 pub fn json_waveform(data: &[u8]) {
+    nesting::agrees_with_serde_json(FrameType::Waveform, data);
     if let Ok(w) = json::decode_waveform(data) {
         let full = payload::decode(FrameType::Waveform, Encoding::Json, data);
         match w.validate() {
@@ -166,6 +172,19 @@ pub fn json_waveform(data: &[u8]) {
         }
     } else {
         assert!(payload::decode(FrameType::Waveform, Encoding::Json, data).is_err());
+    }
+}
+
+/// `json_nesting`: the input drives [`nesting::render`], a generator of well-formed JSON
+/// documents of any depth (up to a whole maximum slot) and shape, with the record's keys,
+/// unknown keys, duplicates and escapes; [`nesting::check_document`] holds both decoders to
+/// the depth and key rules and to serde_json's reading.
+pub fn json_nesting(data: &[u8]) {
+    let Ok(input) = nesting::NestInput::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    if let Some((doc, shape)) = nesting::render(&input) {
+        nesting::check_document(&doc, &shape);
     }
 }
 
@@ -235,6 +254,57 @@ pub fn handshake(data: &[u8]) {
             assert_ne!(m.epoch, 0);
             assert_eq!(ControlMessage::ok(g, m.epoch), m);
         }
+    }
+}
+
+/// The hostile payloads a rogue producer sent, as regression inputs and for tests.
+pub mod attack {
+    use super::*;
+
+    /// Levels of the nesting attack: enough to overflow a 2 MiB reader thread's stack in a
+    /// recursive parser; needs a slot of about 80 KiB.
+    pub const LEVELS: usize = 40_000;
+
+    /// A second `hr` any standard JSON parser sees (`"h\u0072"`, 400).
+    pub const ESCAPED_DUPLICATE_VITALS: &[u8] = br#"{"hr":72,"spo2":98,"rr":16,"h\u0072":400}"#;
+
+    /// The same trick on a waveform's sample rate.
+    pub const ESCAPED_DUPLICATE_WAVEFORM: &[u8] =
+        br#"{"ch":"pleth","fs":250,"first":0,"samples":[1,2],"f\u0073":2000}"#;
+
+    /// Valid vitals with `levels` nested arrays under the unknown key `x`.
+    pub fn nested_vitals(levels: usize) -> Vec<u8> {
+        nested(r#"{"hr":72,"spo2":98,"rr":16,"x":"#, levels)
+    }
+
+    /// A valid waveform chunk with `levels` nested arrays under the unknown key `x`.
+    pub fn nested_waveform(levels: usize) -> Vec<u8> {
+        nested(
+            r#"{"ch":"pleth","fs":250,"first":0,"samples":[1,2],"x":"#,
+            levels,
+        )
+    }
+
+    fn nested(prefix: &str, levels: usize) -> Vec<u8> {
+        let mut p = prefix.as_bytes().to_vec();
+        p.extend(std::iter::repeat_n(b'[', levels));
+        p.extend(std::iter::repeat_n(b']', levels));
+        p.push(b'}');
+        p
+    }
+
+    /// A committed JSON slot carrying `payload`, `frame_size` bytes or the smallest that fits.
+    pub fn slot(frame_type: FrameType, payload: &[u8], frame_size: Option<usize>) -> Vec<u8> {
+        let f = frame_size
+            .unwrap_or((payload.len() + vitalring_core::layout::SLOT_OVERHEAD).next_multiple_of(8));
+        let meta = FrameMeta {
+            frame_type,
+            encoding: Encoding::Json,
+            timestamp: vitalring_core::time::UnixNs(1_700_000_000_000_000_000),
+        };
+        let mut slot = vec![0u8; f];
+        frame::encode_slot(41, meta, payload, &mut slot).expect("payload fits its slot");
+        slot
     }
 }
 
@@ -368,7 +438,44 @@ pub mod seeds {
                 no.to_bytes().to_vec(),
             ));
         }
-        // slot_ops: any bytes are a scenario; a few deterministic pseudo-random ones.
+        // The attacks of a rogue producer (correct CRC, hostile JSON): nesting that overflowed
+        // a reader thread's stack, and an escaped key that hid a duplicate `hr`.
+        let deep_vitals = attack::nested_vitals(attack::LEVELS);
+        out.push((
+            "json_vitals",
+            "seed-attack-nesting-40000".into(),
+            deep_vitals.clone(),
+        ));
+        out.push((
+            "json_vitals",
+            "seed-attack-escaped-duplicate".into(),
+            attack::ESCAPED_DUPLICATE_VITALS.to_vec(),
+        ));
+        out.push((
+            "json_waveform",
+            "seed-attack-escaped-duplicate".into(),
+            attack::ESCAPED_DUPLICATE_WAVEFORM.to_vec(),
+        ));
+        out.push((
+            "json_waveform",
+            "seed-attack-nesting-4000".into(),
+            attack::nested_waveform(4_000),
+        ));
+        out.push((
+            "slot_bytes",
+            "seed-attack-nesting-40000".into(),
+            attack::slot(FrameType::Vitals, &deep_vitals, None),
+        ));
+        out.push((
+            "slot_bytes",
+            "seed-attack-escaped-duplicate".into(),
+            attack::slot(
+                FrameType::Vitals,
+                attack::ESCAPED_DUPLICATE_VITALS,
+                Some(256),
+            ),
+        ));
+        // slot_ops and json_nesting: any bytes are an input; a few deterministic pseudo-random ones.
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for k in 0..4 {
             let bytes = (0..512 << k)
@@ -380,6 +487,17 @@ pub mod seeds {
                 })
                 .collect();
             out.push(("slot_ops", format!("seed-random-{k}"), bytes));
+        }
+        for k in 0..4 {
+            let bytes = (0..64 << (2 * k))
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 24) as u8
+                })
+                .collect();
+            out.push(("json_nesting", format!("seed-random-{k}"), bytes));
         }
         out
     }

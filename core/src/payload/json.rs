@@ -9,6 +9,17 @@
 //! Waveform: `{"ch":"ecg_ii","fs":250,"first":1200,"samples":[12,-40,...]}` — `ch` one of
 //! `ecg_ii`, `pleth`, `resp`; `fs` 1..=2000; `first` the index of the first sample; `samples`
 //! 1..=128 integers (i32).
+//!
+//! Decoding is two passes. [`scan`] checks, without recursion, that the payload is
+//! well-formed JSON, nested at most [`MAX_DEPTH`] levels, with every object key written
+//! without escapes and no integer `-0`; only then does `serde-json-core` (which recurses into
+//! nested values, including the unknown ones it skips) parse it into the record. Untrusted input therefore
+//! cannot exhaust the decoding thread's stack, and a key's bytes are its name, so the
+//! duplicate-key and required-key rules see the same keys any other JSON parser sees.
+
+mod scan;
+
+pub use scan::MAX_DEPTH;
 
 use serde::{Deserialize, Serialize};
 
@@ -49,12 +60,65 @@ struct WaveformJsonOut<'a> {
     samples: &'a [i32],
 }
 
-/// `serde-json-core` itself rejects anything but whitespace after the value
-/// (`Json(TrailingCharacters)`).
+/// Why a JSON payload is malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum JsonError {
+    /// Not UTF-8; `offset` is the first byte of the invalid sequence.
+    Utf8 {
+        /// Byte offset in the payload.
+        offset: usize,
+    },
+    /// Not well-formed JSON text (RFC 8259), or more than one value.
+    Syntax {
+        /// Byte offset in the payload where the scan stopped.
+        offset: usize,
+    },
+    /// Arrays and objects nested deeper than [`MAX_DEPTH`] levels.
+    TooDeep {
+        /// Byte offset of the opening bracket one level too deep.
+        offset: usize,
+    },
+    /// An object key written with a backslash escape (refused so that no key can hide from
+    /// the duplicate-key rule: see `docs/wire-format.md`).
+    EscapedKey {
+        /// Byte offset of the key's opening quote.
+        offset: usize,
+    },
+    /// The integer `-0` (read as 0 by some parsers, as the float -0.0 by others).
+    NegativeZero {
+        /// Byte offset of the `-`.
+        offset: usize,
+    },
+    /// Well-formed JSON that is not the record: a missing or duplicate key, a wrong type, a
+    /// negative, fractional or overflowing integer, an unknown channel, too many samples.
+    Schema(serde_json_core::de::Error),
+}
+
+impl core::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Utf8 { offset } => write!(f, "not utf-8 at byte {offset}"),
+            Self::Syntax { offset } => write!(f, "syntax error at byte {offset}"),
+            Self::TooDeep { offset } => {
+                write!(f, "nested deeper than {MAX_DEPTH} levels at byte {offset}")
+            }
+            Self::EscapedKey { offset } => write!(f, "escaped object key at byte {offset}"),
+            Self::NegativeZero { offset } => write!(f, "integer -0 at byte {offset}"),
+            // serde-json-core's Display is capitalised prose; its variant name is short.
+            Self::Schema(e) => write!(f, "does not match the record ({e:?})"),
+        }
+    }
+}
+
+impl core::error::Error for JsonError {}
+
+/// The bounded, non-recursive [`scan`] first; `serde-json-core` parses only what passed it.
 fn parse<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, PayloadError> {
+    scan::check(payload).map_err(PayloadError::Json)?;
     serde_json_core::from_slice::<T>(payload)
         .map(|(value, _)| value)
-        .map_err(PayloadError::Json)
+        .map_err(|e| PayloadError::Json(JsonError::Schema(e)))
 }
 
 /// Parses a JSON vitals payload (ranges are checked by [`crate::payload::decode`]).

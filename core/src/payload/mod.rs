@@ -50,10 +50,11 @@ impl Record {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum PayloadError {
-    /// Not valid JSON for the record (syntax, a missing field, a wrong type, a number out of
-    /// its integer type, an unknown channel name, too many samples, anything but whitespace
-    /// after the value).
-    Json(serde_json_core::de::Error),
+    /// Not valid JSON for the record: not UTF-8, a syntax error, anything but whitespace after
+    /// the value, nested too deep, an escaped key, the integer `-0`, a missing or duplicate
+    /// field, a wrong type, a number out of its integer type, an unknown channel name, too
+    /// many samples.
+    Json(json::JsonError),
     /// NIBP with some but not all of systolic, diastolic and mean.
     PartialNibp,
     /// A binary payload of the wrong length.
@@ -78,7 +79,7 @@ pub enum PayloadError {
 impl core::fmt::Display for PayloadError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::Json(e) => write!(f, "malformed json payload: {e:?}"),
+            Self::Json(e) => write!(f, "malformed json payload: {e}"),
             Self::PartialNibp => write!(f, "nibp needs systolic, diastolic and mean together"),
             Self::Length { expected, actual } => {
                 write!(f, "binary payload is {actual} bytes, expected {expected}")
