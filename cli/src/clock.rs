@@ -1,13 +1,9 @@
 //! Clocks: wall time for frame timestamps and latency, monotonic time for schedules.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-/// `CLOCK_REALTIME`, ns since the Unix epoch.
-pub fn wall_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
+/// `CLOCK_REALTIME`, ns since the Unix epoch (the platform crate's clock).
+pub use vitalring_linux::clock::wall_ns;
 
 /// Nanoseconds since `start` (monotonic).
 pub fn since_ns(start: Instant) -> u64 {

@@ -84,30 +84,8 @@ impl Sink for Producer {
     }
 }
 
-/// SplitMix64: the corruption and burst choices, seeded from `--seed`.
-#[derive(Debug, Clone)]
-pub struct SplitMix(u64);
-
-impl SplitMix {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed ^ 0x5652_5349_4d46_4c54)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+/// SplitMix64 (the simulator crate's): the corruption and burst choices, seeded from `--seed`.
+pub use vitalring_sim::SplitMix;
 
 /// The transport fault this run injects, with the CLI's overrides applied.
 #[derive(Debug, Clone, Copy, PartialEq)]

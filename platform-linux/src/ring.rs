@@ -169,13 +169,9 @@ pub fn random_epoch() -> u64 {
     let mut x = if from_kernel {
         u64::from_le_bytes(b)
     } else {
-        // splitmix64 of time ^ pid.
-        let mut z =
-            clock::wall_ns() ^ (u64::from(std::process::id()) << 32) ^ clock::monotonic_ns();
-        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        // No kernel randomness: time and pid still make a new epoch per ring (it only has to
+        // differ from the previous producer's, not be secret).
+        clock::wall_ns() ^ (u64::from(std::process::id()) << 32) ^ clock::monotonic_ns()
     };
     if x == 0 {
         x = 1;

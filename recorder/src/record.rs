@@ -201,9 +201,7 @@ pub struct RecordSummary {
     pub epochs: Vec<u64>,
 }
 
-fn wall_ns() -> u64 {
-    vitalring_linux::clock::wall_ns()
-}
+use vitalring_linux::clock::wall_ns;
 
 /// The file of rotation number `n` (`None`: no rotation, the output itself).
 pub fn segment_path(out: &Path, n: Option<u32>) -> PathBuf {

@@ -52,6 +52,7 @@ mod vitals;
 
 use core::fmt;
 
+pub use rng::SplitMix;
 pub use scenario::{Fault, ParseScenarioError, Scenario};
 
 use artifacts::{Drift, FWaves, Motion, Noise};

@@ -17,6 +17,28 @@ pub(crate) struct Rng {
     s: [u64; 4],
 }
 
+/// SplitMix64 (Steele, Lea & Flood, 2014): a tiny seeded generator for callers that need a
+/// few decisions from a seed (the CLI's fault scenarios), and the seeder of [`Rng`].
+#[derive(Clone, Debug)]
+pub struct SplitMix(u64);
+
+impl SplitMix {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed ^ 0x5652_5349_4d46_4c54)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        splitmix64(&mut self.0)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;

@@ -19,11 +19,11 @@
 //! 5. the writer keeps its sink alive until the harness closes its stdin (after the reader
 //!    has reported), then drops it.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, UnixAddr};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 use serde::{Deserialize, Serialize};
 
 use crate::{BenchError, PollMode, TestKind};
@@ -193,43 +193,20 @@ pub fn send_fd(link: BorrowedFd<'_>, fd: BorrowedFd<'_>, tag: &[u8]) -> Result<(
     Ok(())
 }
 
-/// Receives one fd sent with [`send_fd`] (blocking). Returns the fd and the tag bytes.
+/// Receives one fd sent with [`send_fd`] (blocking). Returns the fd and the tag bytes. The
+/// platform crate's `recv_with_fds` adopts every descriptor that arrives, so none leaks.
 pub fn recv_fd(link: BorrowedFd<'_>) -> Result<(OwnedFd, Vec<u8>), BenchError> {
     let mut tag = vec![0u8; 256];
-    let mut cmsg_buf = nix::cmsg_space!([RawFd; 4]);
-    let (len, fds) = {
-        let mut iov = [std::io::IoSliceMut::new(&mut tag)];
-        let msg = recvmsg::<UnixAddr>(
-            link.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg_buf),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        )?;
-        let mut fds: Vec<RawFd> = Vec::new();
-        for c in msg.cmsgs()? {
-            if let ControlMessageOwned::ScmRights(v) = c {
-                fds.extend(v);
-            }
-        }
-        (msg.bytes, fds)
-    };
-    let mut owned: Vec<OwnedFd> = fds
-        .into_iter()
-        .map(|raw| {
-            // SAFETY: `raw` was just installed in this process's fd table by the kernel as part
-            // of the SCM_RIGHTS message we received; nothing else in the process knows the
-            // number, so wrapping it gives it exactly one owner (closed on drop).
-            unsafe { OwnedFd::from_raw_fd(raw) }
-        })
-        .collect();
-    tag.truncate(len);
-    match owned.len() {
-        1 => Ok((owned.remove(0), tag)),
+    let mut got = vitalring_linux::fdpass::recv_with_fds(link, &mut tag)?;
+    tag.truncate(got.bytes);
+    match got.fds.len() {
+        1 if !got.ctrunc => Ok((got.fds.remove(0), tag)),
         0 => Err(BenchError::Transport(
             "expected an fd on the link, got none".into(),
         )),
         n => Err(BenchError::Transport(format!(
-            "expected one fd on the link, got {n}"
+            "expected one fd on the link, got {n}{}",
+            if got.ctrunc { " (truncated)" } else { "" }
         ))),
     }
 }
