@@ -281,6 +281,11 @@ impl Pump {
         self.sink.events.pop_front()
     }
 
+    /// True when no event is queued.
+    pub fn queued_is_empty(&self) -> bool {
+        self.sink.events.is_empty()
+    }
+
     /// The session's counters and state (exact, whatever the queue lost).
     pub fn stats(&self) -> SessionStats {
         self.live.stats()
