@@ -361,7 +361,7 @@ where
 impl Reader {
     /// Creates a reader (use `vitalring.connect`, which documents the arguments).
     #[new]
-    #[pyo3(signature = (socket, channel, token_file=None, lap="latest", start="next", busy_poll=false, history_seconds=300, stall_timeout=0.25))]
+    #[pyo3(signature = (socket, channel, token_file=None, lap="latest", start="next", busy_poll=false, history_seconds=300, stall_timeout=0.25, max_sleep_us=50))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -373,6 +373,7 @@ impl Reader {
         busy_poll: bool,
         history_seconds: u32,
         stall_timeout: f64,
+        max_sleep_us: u32,
     ) -> PyResult<Self> {
         let mut config = SourceConfig::new(socket, &channel);
         if let Some(path) = token_file {
@@ -405,6 +406,7 @@ impl Reader {
         } else {
             Polling::Backoff
         };
+        config.max_sleep_us = max_sleep_us.max(1);
         config.stall_timeout = timeout_of(Some(stall_timeout))?
             .filter(|d| !d.is_zero())
             .ok_or_else(|| PyValueError::new_err("stall_timeout must be > 0"))?;

@@ -79,9 +79,10 @@ def connect(
         in the handshake.
     :param socket: control socket path (default: :func:`default_socket_path` of the channel).
     :param token_file: a 0600 file of yours holding the producer's token, if it needs one.
-    :param wait: how a blocking read waits: ``"block"`` (spin briefly, then sleep at most
-        50 µs at a time: low latency, little CPU) or ``"busy"`` (spin: lowest latency, one
-        busy core).
+    :param wait: how a blocking read waits for the next frame: ``"block"`` (spin briefly,
+        then sleep at most 50 µs at a time: ~0.1 ms latency, a few % of a core),
+        ``"lowpower"`` (sleeps of at most 1 ms: ~1 ms latency, the least CPU) or ``"busy"``
+        (spin: lowest latency, one busy core).
     :param lap: when the producer laps the reader: ``"latest"`` (jump to the newest frame, a
         live display) or ``"oldest"`` (the oldest still held, a recorder).
     :param start: ``"next"`` (frames published from now on), ``"latest"`` or ``"oldest"``.
@@ -91,8 +92,9 @@ def connect(
     :raises ConnectError: no producer, refused (token, uid, channel), or an invalid ring.
     :raises ValueError: an invalid argument.
     """
-    if wait not in ("block", "busy"):
-        raise ValueError(f"wait must be 'block' or 'busy', not {wait!r}")
+    sleeps = {"block": 50, "lowpower": 1000, "busy": 50}
+    if wait not in sleeps:
+        raise ValueError(f"wait must be 'block', 'lowpower' or 'busy', not {wait!r}")
     channel = channel or "default"
     path = os.fspath(socket) if socket is not None else default_socket_path(channel)
     token = os.fspath(token_file) if token_file is not None else None
@@ -105,4 +107,5 @@ def connect(
         busy_poll=(wait == "busy"),
         history_seconds=history_seconds,
         stall_timeout=stall_timeout,
+        max_sleep_us=sleeps[wait],
     )
