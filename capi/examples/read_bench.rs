@@ -2,9 +2,9 @@
 //! (`LiveReader::step` with a counting sink) on the same kind of producer.
 //!
 //! ```text
-//! test-producer --socket /tmp/b.sock --channel bench --frames 2000000 --frame-size 256 \
-//!     --frame-count 65536 --wait-readers 1 --exit exit &
-//! cargo run --release -p vitalring-capi --example read_bench -- /tmp/b.sock bench c|rust 2000000
+//! B=target/release/examples/read_bench
+//! $B /tmp/b.sock bench produce 2000000 &   # waits for one reader, then publishes flat out
+//! $B /tmp/b.sock bench c 2000000            # or: rust
 //! ```
 //!
 //! Prints frames delivered per second (heartbeats included) and the drops.
@@ -25,8 +25,13 @@ fn main() {
     };
     let frames: u64 = frames.parse().expect("FRAMES is a number");
     let (delivered, dropped, secs) = match mode.as_str() {
+        "produce" => {
+            produce(socket, channel, frames);
+            return;
+        }
         "rust" => {
-            let mut live = LiveReader::connect(SourceConfig::new(socket, channel)).expect("connect");
+            let mut live =
+                LiveReader::connect(SourceConfig::new(socket, channel)).expect("connect");
             let mut n = 0u64;
             let mut sink = |e: SensorEvent| {
                 if matches!(e, SensorEvent::Vitals { .. } | SensorEvent::Waveform { .. }) {
@@ -99,4 +104,35 @@ fn main() {
         "{mode}: delivered {delivered} dropped {dropped} in {secs:.3} s: {:.0} frames/s",
         delivered as f64 / secs
     );
+}
+
+/// Publishes `frames` binary waveform chunks (256-byte slots, 65536 of them) as fast as
+/// possible once one reader was served, then drops the producer ("producer stopped").
+fn produce(socket: &str, channel: &str, frames: u64) {
+    use vitalring_core::vitals::{Channel, WaveformChunk};
+    use vitalring_core::{Encoding, Geometry, Record};
+    let mut config = vitalring_linux::ProducerConfig::new(channel);
+    config.socket_path = Some(socket.into());
+    config.geometry = Geometry::new(256, 65536).expect("geometry");
+    let mut producer = vitalring_linux::SharedMemoryProducer::create(config).expect("producer");
+    while producer.server_stats().served == 0 {
+        producer.heartbeat_if_due();
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let mut samples = heapless::Vec::new();
+    samples.extend_from_slice(&[7; 10]).expect("10 samples fit");
+    let mut chunk = WaveformChunk {
+        channel: Channel::EcgII,
+        fs_hz: 250,
+        first: 0,
+        samples,
+    };
+    let t = vitalring_linux::clock::wall_ns();
+    for i in 0..frames {
+        chunk.first = i * 10;
+        producer
+            .publish_record(&Record::Waveform(chunk.clone()), Encoding::Binary, t)
+            .expect("publish");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
 }

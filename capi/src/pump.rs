@@ -197,6 +197,10 @@ impl Pump {
         timeout: Option<Duration>,
         mut interrupted: impl FnMut() -> bool,
     ) -> Result<SensorEvent, WaitEnd> {
+        // The common case first: an event is queued (no clock read).
+        if let Some(event) = self.sink.events.pop_front() {
+            return Ok(event);
+        }
         let start = Instant::now();
         let mut next_check = INTERRUPT_CHECK;
         loop {

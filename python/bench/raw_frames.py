@@ -18,8 +18,11 @@ while True:
         if start is None:
             start = time.perf_counter()
         got += len(f)
+    else:
+        while reader.try_read() is not None:  # drop/stop records waiting
+            pass
     s = reader.stats
-    if s["position"] - s["start_index"] >= frames or (f is None and start is not None):
+    if s["position"] - s["start_index"] >= frames or s["state"] == "producer_stopped":
         break
 secs = time.perf_counter() - start
 dropped = s["dropped_lapped"] + s["dropped_overwritten"]

@@ -482,7 +482,9 @@ impl Reader {
         let arr = PyArray1::<i32>::zeros(py, w.len(), false);
         {
             let mut rw = arr.readwrite();
-            let out = rw.as_slice_mut().map_err(|e| VitalringError::new_err(e.to_string()))?;
+            let out = rw
+                .as_slice_mut()
+                .map_err(|e| VitalringError::new_err(e.to_string()))?;
             let (a, b) = w.parts;
             out[..a.len()].copy_from_slice(a);
             out[a.len()..].copy_from_slice(b);
@@ -501,7 +503,8 @@ impl Reader {
     ///
     /// Delivered frames, raw and in bulk, for forwarding or recording at high rates: a
     /// Frames object of numpy arrays (possibly up to one batch of 64 more than max_frames),
-    /// or None if no frame came within `timeout`. Every frame passed the same checks as for
+    /// or None if no frame came within `timeout` or a Status/Problem record is waiting (read
+    /// it with try_read()). Every frame passed the same checks as for
     /// read(); while capturing, data records are not queued for read(), but Status and
     /// Problem records still are (read them with try_read()).
     #[pyo3(signature = (max_frames=4096, timeout=None))]
