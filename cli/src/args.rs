@@ -362,6 +362,10 @@ pub struct MonitorArgs {
     /// SIGHUP].
     #[arg(long, value_name = "SECS", value_parser = parse::seconds, allow_negative_numbers = true)]
     pub duration: Option<f64>,
+    /// Run the simulator in this process instead of attaching to a producer: it writes an
+    /// in-process ring that the same reader session reads (no socket, nothing to start first).
+    #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with_all = ["socket", "token_file"])]
+    pub simulate: Option<ScenarioArg>,
 }
 
 /// How the reader waits for new frames.

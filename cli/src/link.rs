@@ -90,6 +90,44 @@ pub fn open_source(
     ))))
 }
 
+/// The in-process simulator as a data source (`monitor --simulate`): the simulator writes a
+/// ring in this process and the core's reader session reads it.
+///
+/// # Errors
+/// Cannot happen for the default geometry; reported as a failure if it did.
+pub fn simulated_source(scenario: crate::args::ScenarioArg) -> CliResult<Box<dyn Source>> {
+    let src = vitalring_sim::source::SimulatorDataSource::new(
+        scenario.to_sim(),
+        1,
+        Encoding::Json,
+        Geometry::DEFAULT,
+    )
+    .map_err(|e| CliError::failure(format!("cannot start the simulator: {e}")))?;
+    Ok(Box::new(SimSource(src)))
+}
+
+/// [`simulated_source`]'s adapter: waits in short steps (the simulator publishes every 4 ms).
+struct SimSource(vitalring_sim::source::SimulatorDataSource);
+
+impl Source for SimSource {
+    fn start(&mut self) -> Result<(), String> {
+        SensorDataSource::start(&mut self.0).map_err(|e| e.to_string())
+    }
+    fn stop(&mut self) {
+        SensorDataSource::stop(&mut self.0);
+    }
+    fn poll_events(&mut self, sink: &mut dyn FnMut(SensorEvent), wait: Duration) -> usize {
+        let n = SensorDataSource::poll_events(&mut self.0, sink);
+        if n == 0 {
+            std::thread::sleep(wait.min(Duration::from_millis(4)));
+        }
+        n
+    }
+    fn stats(&self) -> (Option<SessionStats>, u64) {
+        (SensorDataSource::stats(&self.0), 0)
+    }
+}
+
 /// Most events taken per `poll_events` call, so a consumer always gets back control (to draw,
 /// write its status line, or stop) even while the source produces events without pause.
 pub const POLL_BATCH: usize = 512;

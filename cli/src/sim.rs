@@ -8,7 +8,6 @@
 
 use std::time::{Duration, Instant};
 
-use vitalring_core::vitals::{self, Nibp, VitalsRecord, WaveformChunk};
 use vitalring_core::{Encoding, Geometry, Record};
 use vitalring_sim::{Fault, SimConfig, SimOutput, Simulator};
 
@@ -23,41 +22,8 @@ pub const HEARTBEAT_NS: u64 = 20_000_000;
 /// Longest single sleep, so signals are noticed promptly.
 const MAX_SLEEP_NS: u64 = 20_000_000;
 
-/// The core record for a simulator output.
-pub fn to_record(out: &SimOutput) -> Record {
-    match out {
-        SimOutput::Vitals(v) => Record::Vitals(VitalsRecord {
-            hr_bpm: v.hr_bpm,
-            spo2_pct: v.spo2_pct,
-            rr_rpm: v.rr_rpm,
-            nibp: Some(Nibp {
-                systolic_mmhg: v.nibp.0,
-                diastolic_mmhg: v.nibp.1,
-                mean_mmhg: v.nibp.2,
-            }),
-            temp_c: Some(v.temp_c),
-            pulse_rate_bpm: Some(v.pulse_rate_bpm),
-        }),
-        SimOutput::Waveform(w) => {
-            let channel = match w.channel {
-                vitalring_sim::Channel::EcgII => vitals::Channel::EcgII,
-                vitalring_sim::Channel::Pleth => vitals::Channel::Pleth,
-                vitalring_sim::Channel::Resp => vitals::Channel::Resp,
-            };
-            let mut samples = heapless::Vec::new();
-            // CHUNK_LEN (10) < MAX_SAMPLES (128): every sample fits.
-            for &s in w.samples.iter().take(vitals::MAX_SAMPLES) {
-                let _ = samples.push(s);
-            }
-            Record::Waveform(WaveformChunk {
-                channel,
-                fs_hz: u16::try_from(w.fs_hz).unwrap_or(u16::MAX),
-                first: w.first,
-                samples,
-            })
-        }
-    }
-}
+/// The core record for a simulator output (the simulator crate's mapping).
+pub use vitalring_sim::source::to_record;
 
 /// What the producer loop writes to (the Linux producer; a test double in tests).
 pub trait Sink {

@@ -210,3 +210,32 @@ fn the_burst_scenario_accounts_exactly() {
     let cur = check_accounting(published, &lines);
     assert!(cur["dropped"].as_u64().unwrap() > 0, "{cur}");
 }
+
+#[test]
+fn the_in_process_simulator_needs_no_producer_and_accounts_exactly() {
+    let (ok, out, err) = finish(spawn(&[
+        "monitor",
+        "--simulate",
+        "afib",
+        "--json",
+        "--duration",
+        "2",
+    ]));
+    assert!(ok, "monitor --simulate failed: {err}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let vitals = lines.iter().filter(|v| v["event"] == "vitals").count();
+    assert!(vitals > 60, "two seconds of 60 Hz vitals, got {vitals}");
+    let last = lines.iter().rev().find(|v| v["event"] == "status").unwrap();
+    let cur = &last["session"]["current"];
+    let moved = id(&cur["position"]) - id(&cur["start_index"]);
+    assert_eq!(
+        moved,
+        cur["delivered"].as_u64().unwrap()
+            + cur["dropped"].as_u64().unwrap()
+            + cur["rejected"].as_u64().unwrap()
+    );
+    assert_eq!(cur["rejected"], 0, "{last}");
+}

@@ -48,6 +48,8 @@ mod resp;
 mod ring;
 mod rng;
 mod scenario;
+#[cfg(feature = "source")]
+pub mod source;
 mod vitals;
 
 use core::fmt;

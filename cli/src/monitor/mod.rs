@@ -56,11 +56,19 @@ const STATUS_NS: u64 = 1_000_000_000;
 /// # Errors
 /// Could not connect (exit 3), or stdout failed.
 pub fn run(args: &MonitorArgs, stop: &Stop) -> CliResult {
-    let socket = link::socket_path(&args.endpoint);
-    let mut source = link::open_source(&args.endpoint, &args.trust, &args.polling)?;
+    let (label, mut source) = match args.simulate {
+        Some(scenario) => (
+            std::path::PathBuf::from(format!("in-process simulator ({})", scenario.name())),
+            link::simulated_source(scenario)?,
+        ),
+        None => (
+            link::socket_path(&args.endpoint),
+            link::open_source(&args.endpoint, &args.trust, &args.polling)?,
+        ),
+    };
     watch(
         source.as_mut(),
-        &socket,
+        &label,
         &args.output,
         duration_ns(args.duration),
         stop,
