@@ -4,48 +4,14 @@
 //! `published - start_index = delivered + dropped + rejected` exactly — under the `corrupt` and
 //! `burst` scenarios too. A producer that exits cleanly is "producer_stopped", never "stalled".
 
+mod common;
+
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
+use common::{wait_for, Proc, TempDir, BIN};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_vitalring");
-/// Only turns a hang into a failure; nothing asserts how long anything took.
-const LIMIT: Duration = Duration::from_secs(60);
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "vitalring-acct-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn spawn(args: &[&str]) -> Proc {
     Proc(
@@ -73,26 +39,22 @@ fn finish(mut p: Proc) -> (bool, String, String) {
         let _ = err.read_to_string(&mut s);
         s
     });
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = p.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(t0.elapsed() < LIMIT, "process did not exit");
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    (status.success(), o.join().unwrap(), e.join().unwrap())
+    let mut status = None;
+    wait_for("the process to exit", || {
+        status = p.0.try_wait().unwrap();
+        status.is_some()
+    });
+    let ok = status.is_some_and(|s| s.success());
+    (ok, o.join().unwrap(), e.join().unwrap())
 }
 
 fn wait_for_socket(p: &mut Proc, socket: &Path) {
-    let t0 = Instant::now();
-    while !socket.exists() {
+    wait_for("the producer's socket", || {
         if let Ok(Some(s)) = p.0.try_wait() {
             panic!("producer exited during start-up: {s}");
         }
-        assert!(t0.elapsed() < LIMIT, "no socket");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+        socket.exists()
+    });
 }
 
 fn id(v: &Value) -> u64 {
@@ -113,7 +75,7 @@ fn published(sim_stderr: &str) -> u64 {
 /// monitor's JSON lines).
 fn run(tag: &str, sim_args: &[&str]) -> (u64, Vec<Value>) {
     let dir = TempDir::new(tag);
-    let socket = dir.0.join("vr.sock");
+    let socket = dir.path().join("vr.sock");
     let s = socket.to_str().unwrap();
     let mut args = vec!["sim", "--socket", s, "--log-every", "0", "--duration", "2"];
     args.extend_from_slice(sim_args);

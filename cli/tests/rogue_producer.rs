@@ -3,13 +3,15 @@
 //! reader is the real binary in its own process. Whatever the producer does, the monitor never
 //! crashes, never shows a forged or implausible value as real, and its counters stay exact.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
+use common::{TempDir, BIN};
 use serde_json::Value;
 use vitalring_core::frame::FrameMeta;
 use vitalring_core::layout::{Encoding, FrameType};
@@ -18,31 +20,8 @@ use vitalring_core::vitals::VitalsRecord;
 use vitalring_core::Geometry;
 use vitalring_linux::{ProducerConfig, SharedMemoryProducer};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vitalring");
 /// Only turns a hang into a failure; nothing asserts how long anything took.
 const LIMIT: Duration = Duration::from_secs(60);
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "vitalring-rogue-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The rogue side: a real producer (socket, sealed memfd) whose frames the test chooses.
 struct Rogue {
@@ -54,7 +33,7 @@ struct Rogue {
 impl Rogue {
     fn new(tag: &str, frame_size: u32, frames: u32) -> Self {
         let dir = TempDir::new(tag);
-        let socket = dir.0.join("rogue.sock");
+        let socket = dir.path().join("rogue.sock");
         let mut config = ProducerConfig::new("default");
         config.socket_path = Some(socket.clone());
         config.geometry = Geometry::new(frame_size, frames).unwrap();
@@ -168,7 +147,9 @@ impl Monitor {
                 }
             }
             rogue.producer.heartbeat_if_due();
-            assert!(t0.elapsed() < LIMIT, "gave up waiting for {what}");
+            if t0.elapsed() > LIMIT {
+                panic!("hang guard: gave up waiting for {what}");
+            }
         }
     }
 
@@ -180,7 +161,9 @@ impl Monitor {
             if let Some(s) = self.child.try_wait().unwrap() {
                 break s;
             }
-            assert!(t0.elapsed() < LIMIT, "monitor did not exit");
+            if t0.elapsed() > LIMIT {
+                panic!("hang guard: the monitor did not exit");
+            }
             std::thread::sleep(Duration::from_millis(2));
         };
         let err = self.stderr.join().unwrap();

@@ -99,7 +99,9 @@ pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < limit, "gave up waiting after {limit:?}");
+        if start.elapsed() > limit {
+            panic!("hang guard: gave up waiting after {limit:?}");
+        }
         std::thread::sleep(Duration::from_millis(2));
     }
 }
