@@ -9,7 +9,7 @@
 //! To run the suite against a platform, invoke [`conformance_tests!`](crate::conformance_tests)
 //! in an integration test with an expression that makes a fresh platform:
 //!
-//! ```ignore
+//! ```text
 //! vitalring_tests::conformance_tests!(vitalring_tests::conformance::MockPlatform);
 //! ```
 //!
