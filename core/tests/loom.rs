@@ -16,9 +16,11 @@ use loom::sync::Arc;
 use vitalring_core::layout::Encoding;
 use vitalring_core::payload::Record;
 use vitalring_core::region::{Access, Region, RegionRef, SharedHeader};
+use vitalring_core::payload;
 use vitalring_core::slot::{LapPolicy, Poll, Reader, Start, Writer, WriterConfig};
+use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::vitals::VitalsRecord;
-use vitalring_core::Geometry;
+use vitalring_core::{Geometry, Ring};
 
 struct Memory {
     header: SharedHeader,
@@ -43,21 +45,21 @@ fn record(index: u64) -> Record {
     })
 }
 
-fn check(outcome: &Poll, delivered: &mut Vec<u64>) {
+/// Checks one poll; returns false when it was empty.
+fn check(outcome: Poll<'_>, delivered: &mut Vec<u64>) -> bool {
     match outcome {
-        Poll::Delivered(d) => {
-            assert_eq!(
-                d.record,
-                record(d.index),
-                "wrong frame for index {}",
-                d.index
-            );
-            assert_eq!(d.timestamp_ns, 1000 + d.index);
-            delivered.push(d.index);
+        Poll::Frame(v) => {
+            let got = payload::decode(v.meta.frame_type, v.meta.encoding, v.payload);
+            assert_eq!(got, Ok(record(v.index)), "wrong frame for index {}", v.index);
+            assert_eq!(v.meta.timestamp, UnixNs(1000 + v.index));
+            delivered.push(v.index);
         }
         Poll::Rejected { index, reason } => panic!("index {index} rejected: {reason:?}"),
-        Poll::Empty | Poll::Dropped { .. } => {}
+        Poll::Fault(f) => panic!("writeIndex fault from an honest writer: {f}"),
+        Poll::Empty => return false,
+        Poll::Dropped { .. } => {}
     }
+    true
 }
 
 /// `before`: frames published before the reader thread starts racing; the writer then publishes
@@ -88,8 +90,9 @@ fn model(policy: LapPolicy, before: u64, reader_polls: usize) {
             },
         )
         .unwrap();
+        let ring = Ring::new_checked(Shared(mem, Access::ReadOnly)).unwrap();
         let mut reader = Reader::attach(
-            Shared(mem, Access::ReadOnly),
+            ring,
             [0u8; 32],
             policy,
             Start::Next,
@@ -97,31 +100,29 @@ fn model(policy: LapPolicy, before: u64, reader_polls: usize) {
         .unwrap();
         for i in 0..before {
             writer
-                .publish_record(&record(i), Encoding::Binary, 1000 + i, i)
+                .publish_record(&record(i), Encoding::Binary, UnixNs(1000 + i), UnixMs(i))
                 .unwrap();
         }
         let t = loom::thread::spawn(move || {
             for i in before..3u64 {
                 let got = writer
-                    .publish_record(&record(i), Encoding::Binary, 1000 + i, i)
+                    .publish_record(&record(i), Encoding::Binary, UnixNs(1000 + i), UnixMs(i))
                     .unwrap();
                 assert_eq!(got, i);
             }
         });
         let mut delivered = Vec::new();
         for _ in 0..reader_polls {
-            let outcome = reader.poll();
-            check(&outcome, &mut delivered);
+            check(reader.poll(), &mut delivered);
             assert_eq!(reader.counters().accounted(), reader.moved_past());
         }
         t.join().unwrap();
         loop {
-            let outcome = reader.poll();
-            if outcome == Poll::Empty {
+            let more = check(reader.poll(), &mut delivered);
+            assert_eq!(reader.counters().accounted(), reader.moved_past());
+            if !more {
                 break;
             }
-            check(&outcome, &mut delivered);
-            assert_eq!(reader.counters().accounted(), reader.moved_past());
         }
         assert_eq!(reader.position(), 3);
         assert_eq!(reader.moved_past(), 3);
