@@ -14,9 +14,9 @@
 use loom::sync::atomic::AtomicU32;
 use loom::sync::Arc;
 use vitalring_core::layout::Encoding;
+use vitalring_core::payload;
 use vitalring_core::payload::Record;
 use vitalring_core::region::{Access, Region, RegionRef, SharedHeader};
-use vitalring_core::payload;
 use vitalring_core::slot::{LapPolicy, Poll, Reader, Start, Writer, WriterConfig};
 use vitalring_core::time::{UnixMs, UnixNs};
 use vitalring_core::vitals::VitalsRecord;
@@ -50,7 +50,12 @@ fn check(outcome: Poll<'_>, delivered: &mut Vec<u64>) -> bool {
     match outcome {
         Poll::Frame(v) => {
             let got = payload::decode(v.meta.frame_type, v.meta.encoding, v.payload);
-            assert_eq!(got, Ok(record(v.index)), "wrong frame for index {}", v.index);
+            assert_eq!(
+                got,
+                Ok(record(v.index)),
+                "wrong frame for index {}",
+                v.index
+            );
             assert_eq!(v.meta.timestamp, UnixNs(1000 + v.index));
             delivered.push(v.index);
         }
@@ -91,13 +96,7 @@ fn model(policy: LapPolicy, before: u64, reader_polls: usize) {
         )
         .unwrap();
         let ring = Ring::new_checked(Shared(mem, Access::ReadOnly)).unwrap();
-        let mut reader = Reader::attach(
-            ring,
-            [0u8; 32],
-            policy,
-            Start::Next,
-        )
-        .unwrap();
+        let mut reader = Reader::attach(ring, [0u8; 32], policy, Start::Next).unwrap();
         for i in 0..before {
             writer
                 .publish_record(&record(i), Encoding::Binary, UnixNs(1000 + i), UnixMs(i))
