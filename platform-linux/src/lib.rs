@@ -32,7 +32,9 @@
 
 pub mod client;
 pub mod clock;
+pub mod discovery;
 pub mod fdpass;
+pub mod lease;
 pub mod map;
 pub mod paths;
 pub mod process;
@@ -46,6 +48,8 @@ pub mod wire;
 pub use client::{
     connect, connect_retrying, connect_with, Attached, ConnectOptions, HandshakeError, ReceivedRing,
 };
+pub use discovery::{list_channels, ChannelEntry, Liveness};
+pub use lease::{ReaderInfo, ReaderTable};
 pub use map::{RoMapping, RwMapping};
 pub use producer::{Producer, ProducerConfig, ProducerError, SharedMemoryProducer};
 pub use server::{ControlServer, ListenError, ServeError, ServeEvent, ServerConfig};

@@ -247,6 +247,14 @@ impl SharedMemoryProducer {
         self.server.as_ref().map(ControlServer::path)
     }
 
+    /// The readers attached now (empty without a server).
+    pub fn readers(&self) -> Vec<crate::lease::ReaderInfo> {
+        self.server
+            .as_ref()
+            .map(ControlServer::readers)
+            .unwrap_or_default()
+    }
+
     /// Control-server counts (zero without a server).
     pub fn server_stats(&self) -> ServerStats {
         self.server

@@ -327,6 +327,7 @@ struct Shared {
     refused: AtomicU64,
     evicted: AtomicU64,
     stop: AtomicBool,
+    readers: crate::lease::ReaderTable,
 }
 
 /// A running control server. Dropping it stops the server thread and removes the socket file
@@ -492,6 +493,7 @@ impl ControlServer {
             config,
             offer,
             served: AtomicU64::new(0),
+            readers: crate::lease::ReaderTable::default(),
             refused: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
             stop: AtomicBool::new(false),
@@ -521,6 +523,11 @@ impl ControlServer {
     /// The socket path.
     pub fn path(&self) -> &Path {
         &self.shared.config.path
+    }
+
+    /// The readers attached now (a snapshot).
+    pub fn readers(&self) -> Vec<crate::lease::ReaderInfo> {
+        self.shared.readers.snapshot()
     }
 
     /// Counts so far.
