@@ -1,0 +1,194 @@
+//! `vitalring sim` → `export` → Zenoh over loopback TCP → `import` → `vitalring monitor`: the
+//! monitor on the importing side sees the same vitals and the same contiguous 250 Hz waveforms,
+//! value for value, as a monitor on the source ring; and the accounting across the bridge
+//! adds up (frames published = delivered + dropped + rejected on the far side).
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+type Chunks = HashMap<(String, String), (String, Vec<i64>)>;
+
+fn chunks(lines: &[Value]) -> Chunks {
+    events(lines, "waveform")
+        .map(|w| {
+            (
+                (
+                    w["channel"].as_str().unwrap().to_owned(),
+                    w["first"].as_str().unwrap().to_owned(),
+                ),
+                (
+                    w["t_ns"].as_str().unwrap().to_owned(),
+                    w["samples"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| s.as_i64().unwrap())
+                        .collect(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn monitor_across_the_bridge_sees_the_same_data() {
+    let dir = tempdir();
+    let src = dir.path().join("src.sock");
+    let dst = dir.path().join("dst.sock");
+    let port = free_port();
+    let imp = import(&dst, port, &[]);
+    let _sim = sim(&src, &["--seed", "3"]);
+    let _exp = export(&src, port, &[]);
+    let mut seen = Vec::new();
+    wait_live(&imp, &mut seen);
+
+    let mut mon_src = monitor(&src, "src", &["--duration", "4"]);
+    let mut mon_dst = monitor(&dst, "dst", &["--duration", "4"]);
+    assert_eq!(mon_src.wait(Duration::from_secs(60)), Some(0));
+    assert_eq!(mon_dst.wait(Duration::from_secs(60)), Some(0));
+    let a: Vec<Value> = mon_src
+        .drain_stdout()
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let b: Vec<Value> = mon_dst
+        .drain_stdout()
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+
+    // Waveforms: contiguous on the importing side, channel by channel, and equal to the
+    // source's chunk with the same first sample index.
+    let src_chunks = chunks(&a);
+    for channel in ["ecg_ii", "pleth", "resp"] {
+        let mine: Vec<&Value> = events(&b, "waveform")
+            .filter(|w| w["channel"] == channel)
+            .collect();
+        assert!(
+            mine.len() >= 50,
+            "{channel}: only {} chunks in 4 s on the importing side",
+            mine.len()
+        );
+        let mut matched = 0;
+        for pair in mine.windows(2) {
+            let first: u64 = pair[0]["first"].as_str().unwrap().parse().unwrap();
+            let n = pair[0]["samples"].as_array().unwrap().len() as u64;
+            let next: u64 = pair[1]["first"].as_str().unwrap().parse().unwrap();
+            assert_eq!(next, first + n, "{channel}: samples not contiguous at {first}");
+            assert_eq!(pair[0]["fs"], 250);
+        }
+        for w in &mine {
+            let key = (
+                channel.to_owned(),
+                w["first"].as_str().unwrap().to_owned(),
+            );
+            if let Some((t, samples)) = src_chunks.get(&key) {
+                let got: Vec<i64> = w["samples"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_i64().unwrap())
+                    .collect();
+                assert_eq!(&got, samples, "{channel} chunk {} differs", key.1);
+                assert_eq!(w["t_ns"].as_str().unwrap(), t, "{channel} timestamp differs");
+                matched += 1;
+            }
+        }
+        assert!(
+            matched >= mine.len().saturating_sub(10) && matched >= 40,
+            "{channel}: only {matched} of {} chunks found on the source side",
+            mine.len()
+        );
+    }
+
+    // Vitals: the same values at the same acquisition times.
+    let src_vitals: HashMap<String, &Value> = events(&a, "vitals")
+        .map(|v| (v["t_ns"].as_str().unwrap().to_owned(), v))
+        .collect();
+    let dst_vitals: Vec<&Value> = events(&b, "vitals").collect();
+    assert!(dst_vitals.len() >= 120, "only {} vitals", dst_vitals.len());
+    let mut matched = 0;
+    for v in &dst_vitals {
+        if let Some(s) = src_vitals.get(v["t_ns"].as_str().unwrap()) {
+            for k in ["hr", "spo2", "rr", "nibp_sys", "nibp_dia", "nibp_map", "temp", "pr"] {
+                assert_eq!(v[k], s[k], "vitals {k} differs at {}", v["t_ns"]);
+            }
+            matched += 1;
+        }
+    }
+    assert!(matched >= 100, "only {matched} vitals matched");
+
+    // The importing side's monitor lost nothing and refused nothing.
+    let last = events(&b, "status").last().expect("a status line");
+    assert_eq!(last["dropped"], 0, "{last}");
+    assert_eq!(last["rejected"], 0, "{last}");
+}
+
+#[test]
+fn accounting_across_the_bridge_adds_up() {
+    let dir = tempdir();
+    let src = dir.path().join("src.sock");
+    let dst = dir.path().join("dst.sock");
+    let port = free_port();
+    let mut imp = import(&dst, port, &[]);
+    let _sim = sim(&src, &["--encoding", "binary", "--seed", "9"]);
+    let mut exp = export(&src, port, &[]);
+    let mut seen = Vec::new();
+    imp.wait_json(Duration::from_secs(60), &mut seen, |v| {
+        v["counts"]["delivered"].as_u64().unwrap_or(0) >= 300
+    });
+
+    // The exporter stops cleanly: its last status says how many frames it published.
+    assert_eq!(exp.signal_and_wait(nix::sys::signal::Signal::SIGTERM), Some(0));
+    let exp_lines: Vec<Value> = exp
+        .drain_stdout()
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let last_exp = exp_lines.last().expect("exporter's last line");
+    assert_eq!(last_exp["state"], "exporter_stopped");
+    let published = last_exp["published"].as_u64().unwrap();
+    // Every frame the exporter's reader delivered was published.
+    assert_eq!(last_exp["source"]["delivered"].as_u64().unwrap(), published);
+
+    imp.wait_json(Duration::from_secs(30), &mut seen, |v| {
+        v["state"] == "exporter_stopped"
+    });
+    // The local ring holds exactly the delivered frames.
+    let dump = std::process::Command::new(vitalring())
+        .args(["dump", "--json", "--last", "4", "--socket"])
+        .arg(&dst)
+        .args(["--channel", "dst"])
+        .output()
+        .expect("dump");
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let dump: Value = serde_json::from_slice(&dump.stdout).expect("dump json");
+    for f in dump["frames"].as_array().unwrap() {
+        assert_eq!(f["status"], "ok", "{f}");
+        assert_eq!(f["encoding"], "binary", "{f}");
+    }
+
+    assert_eq!(imp.signal_and_wait(nix::sys::signal::Signal::SIGTERM), Some(0));
+    let lines: Vec<Value> = imp
+        .drain_stdout()
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let c = &lines.last().expect("importer's last line")["counts"];
+    let n = |k: &str| c[k].as_u64().unwrap();
+    assert_eq!(
+        published - n("joined_at"),
+        n("delivered") + n("dropped") + n("rejected"),
+        "{c}"
+    );
+    assert_eq!(n("duplicate") + n("foreign") + n("invalid"), 0, "{c}");
+    assert_eq!(
+        dump["header"]["write_index"].as_str().unwrap(),
+        n("delivered").to_string()
+    );
+}
