@@ -215,7 +215,7 @@ pub fn run(args: &ExportArgs, stop: &Stop) -> Result<(), Failure> {
     let reply = Arc::clone(&describe);
     let describe_key = keys.key("describe");
     let _queryable = session
-        .declare_queryable(&describe_key)
+        .declare_queryable(describe_key.clone())
         .callback(move |query| {
             let body = {
                 let d = reply.lock().unwrap_or_else(PoisonError::into_inner);
@@ -268,8 +268,12 @@ pub fn run(args: &ExportArgs, stop: &Stop) -> Result<(), Failure> {
                 d.frame_count = stats.geometry.frame_count();
             }
             next_status = Instant::now() + STATUS_PERIOD;
-            reporter.tick(|| export_json(&body, &outlet.counts), || {
-                format!(
+            let (json, log) = reporter.due(changed);
+            if json {
+                reporter.print_json(&export_json(&body, &outlet.counts));
+            }
+            if log {
+                reporter.line(&format!(
                     "published {} (errors {}), source {}: delivered {} dropped {} rejected {}",
                     outlet.counts.published,
                     outlet.counts.publish_errors,
@@ -277,8 +281,8 @@ pub fn run(args: &ExportArgs, stop: &Stop) -> Result<(), Failure> {
                     body.source.delivered,
                     body.source.dropped,
                     body.source.rejected
-                )
-            }, changed);
+                ));
+            }
         }
         live.wait(next);
     }

@@ -38,6 +38,8 @@ use crate::zconf;
 
 /// Samples held between the Zenoh threads and the importer (about 30 s of one channel).
 const QUEUE: usize = 4096;
+/// Samples handled per round before the link bookkeeping runs again.
+const BATCH: usize = 256;
 /// Longest wait for a sample before the link bookkeeping runs again.
 const POLL: Duration = Duration::from_millis(10);
 
@@ -412,9 +414,14 @@ pub fn run(args: &ImportArgs, stop: &Stop) -> Result<(), Failure> {
         match subscriber.recv_timeout(POLL) {
             Ok(Some(sample)) => {
                 imp.handle(&sample);
-                // Drain what else is queued before the bookkeeping.
-                while let Ok(Some(sample)) = subscriber.try_recv() {
-                    imp.handle(&sample);
+                // Take what else is queued (a bounded batch) before the bookkeeping.
+                for _ in 0..BATCH {
+                    match subscriber.try_recv() {
+                        Ok(Some(sample)) => {
+                            imp.handle(&sample);
+                        }
+                        _ => break,
+                    }
                 }
             }
             Ok(None) => {}
@@ -451,8 +458,15 @@ pub fn run(args: &ImportArgs, stop: &Stop) -> Result<(), Failure> {
             imp.link = link;
             changed = true;
         }
-        let (json, text) = (imp.json(), imp.text());
-        imp.reporter.tick(|| json, || text, changed);
+        let (json, log) = imp.reporter.due(changed);
+        if json {
+            let v = imp.json();
+            imp.reporter.print_json(&v);
+        }
+        if log {
+            let t = imp.text();
+            imp.reporter.line(&t);
+        }
     }
     imp.link = Link::Waiting;
     let last = imp.json();

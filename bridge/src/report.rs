@@ -96,29 +96,23 @@ impl Reporter {
         let _ = writeln!(std::io::stderr(), "vitalring-bridge {}: {text}", self.name);
     }
 
-    /// Called after every status: a JSON line if `--json` and a second passed (or `changed`),
-    /// a count line on stderr every `--log-every`.
-    pub fn tick(
-        &mut self,
-        json: impl FnOnce() -> serde_json::Value,
-        text: impl FnOnce() -> String,
-        changed: bool,
-    ) {
+    /// Called after every status: whether a JSON line is due (`--json`, and a second passed
+    /// or `changed`) and whether a count line is due on stderr (every `--log-every`).
+    pub fn due(&mut self, changed: bool) -> (bool, bool) {
         let now = Instant::now();
-        if self.json
+        let json = self.json
             && (changed
                 || self
                     .last_json
-                    .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1)))
-        {
+                    .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1)));
+        if json {
             self.last_json = Some(now);
-            self.print_json(&json());
         }
-        if !self.log_every.is_zero() && now.duration_since(self.last_log) >= self.log_every {
+        let log = !self.log_every.is_zero() && now.duration_since(self.last_log) >= self.log_every;
+        if log {
             self.last_log = now;
-            let t = text();
-            self.line(&t);
         }
+        (json, log)
     }
 
     /// The last JSON line (with `--json`).
@@ -128,7 +122,8 @@ impl Reporter {
         }
     }
 
-    fn print_json(&self, value: &serde_json::Value) {
+    /// Prints one JSON line on stdout.
+    pub fn print_json(&self, value: &serde_json::Value) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{value}");
         let _ = out.flush();

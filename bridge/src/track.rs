@@ -161,10 +161,7 @@ impl Tracker {
     fn follow(&mut self, id: u64, first_number: u64, now_ms: u64) -> Result<bool, Refusal> {
         match self.current {
             Some(c) if c.id == id => Ok(false),
-            Some(c) if !c.stopped && !self.silent(now_ms) => {
-                let _ = c;
-                Err(Refusal::Foreign)
-            }
+            Some(c) if !c.stopped && !self.silent(now_ms) => Err(Refusal::Foreign),
             previous => {
                 // The first stream is joined where it is; a later one from its beginning.
                 let joined_at = if previous.is_none() { first_number } else { 0 };

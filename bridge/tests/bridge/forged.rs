@@ -4,11 +4,11 @@
 //! a frame on the wrong key, a duplicate, an out-of-range value, a second exporter on the same
 //! key — is counted and never written into the local ring.
 
-mod common;
+
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use vitalring_bridge::envelope::{Envelope, Kind};
 use vitalring_core::layout::{Encoding, FrameType};

@@ -5,12 +5,12 @@
 //! The interpreter is `$VITALRING_PYTHON`, else `<repo>/target/venv/bin/python` (made by
 //! `.ci/python-venv.sh` from `.ci/requirements.txt`, which lists `eclipse-zenoh`).
 
-mod common;
+
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn python() -> PathBuf {

@@ -3,12 +3,12 @@
 //! value for value, as a monitor on the source ring; and the accounting across the bridge
 //! adds up (frames published = delivered + dropped + rejected on the far side).
 
-mod common;
+
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 type Chunks = HashMap<(String, String), (String, Vec<i64>)>;

@@ -2,11 +2,11 @@
 //! or the stalled source, a monitor on the imported ring reports `stalled` (it stays attached:
 //! the importer's ring lives on), and both recover by themselves when the stream is back.
 
-mod common;
+
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
