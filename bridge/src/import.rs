@@ -252,14 +252,13 @@ impl Importer {
                 true
             }
             Err(r) => {
-                self.once(r.name(), || {
-                    format!(
-                        "ignored stream {:016x}: another exporter publishes on {} while stream {:016x} is live",
-                        env.stream,
-                        self.keys.base,
-                        self.tracker.stream().unwrap_or(0)
-                    )
-                });
+                let text = format!(
+                    "ignored stream {:016x}: another exporter publishes on {} while stream {:016x} is live",
+                    env.stream,
+                    self.keys.base,
+                    self.tracker.stream().unwrap_or(0)
+                );
+                self.once(r.name(), || text);
                 false
             }
         }

@@ -49,7 +49,7 @@ fn exporter_and_producer_restarts_are_reported_and_recovered() {
 
     // A new exporter on the same port: the importer follows its stream, the monitor recovers
     // on the same ring (same epoch) and gets data again.
-    let mut exp2 = export(&src, port, &[]);
+    let exp2 = export(&src, port, &[]);
     imp.wait_json(LIMIT, &mut isee, |v| {
         v["state"] == "live" && v["counts"]["streams"] == 2
     });
