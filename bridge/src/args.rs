@@ -174,7 +174,9 @@ fn parse_token(s: &str) -> Result<Token, String> {
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
-    let v: f64 = s.parse().map_err(|_| "not a number of seconds".to_owned())?;
+    let v: f64 = s
+        .parse()
+        .map_err(|_| "not a number of seconds".to_owned())?;
     if !v.is_finite() || v <= 0.0 {
         return Err("must be a finite number of seconds greater than 0".into());
     }

@@ -146,9 +146,7 @@ impl EnvelopeError {
             Self::Short(_) | Self::BodyLen { .. } => "size",
             Self::Magic => "magic",
             Self::Version(_) => "version",
-            Self::Kind(_) | Self::FrameType(_) | Self::Encoding(_) | Self::StatusFields => {
-                "field"
-            }
+            Self::Kind(_) | Self::FrameType(_) | Self::Encoding(_) | Self::StatusFields => "field",
             Self::Crc { .. } => "crc",
             Self::Zero(_) => "zero",
         }
@@ -381,7 +379,10 @@ mod tests {
         ));
         let mut b = good.clone();
         b[20] ^= 1;
-        assert!(matches!(Envelope::parse(&b), Err(EnvelopeError::Crc { .. })));
+        assert!(matches!(
+            Envelope::parse(&b),
+            Err(EnvelopeError::Crc { .. })
+        ));
         let mut b = good.clone();
         b[6] = 9;
         assert_eq!(
@@ -399,10 +400,16 @@ mod tests {
         );
         let mut b = good.clone();
         b[8..16].fill(0);
-        assert_eq!(Envelope::parse(&reseal(b)), Err(EnvelopeError::Zero("stream")));
+        assert_eq!(
+            Envelope::parse(&reseal(b)),
+            Err(EnvelopeError::Zero("stream"))
+        );
         let mut b = good.clone();
         b[24..32].fill(0);
-        assert_eq!(Envelope::parse(&reseal(b)), Err(EnvelopeError::Zero("epoch")));
+        assert_eq!(
+            Envelope::parse(&reseal(b)),
+            Err(EnvelopeError::Zero("epoch"))
+        );
         let mut b = good;
         b[40..48].fill(0);
         assert_eq!(
@@ -466,7 +473,9 @@ mod tests {
         for ft in 1..=3u8 {
             for enc in 0..=1u8 {
                 for _ in 0..200 {
-                    let body: Vec<u8> = (0..xorshift(&mut st) % 300).map(|_| xorshift(&mut st) as u8).collect();
+                    let body: Vec<u8> = (0..xorshift(&mut st) % 300)
+                        .map(|_| xorshift(&mut st) as u8)
+                        .collect();
                     let e = Envelope {
                         kind: Kind::Frame {
                             frame_type: FrameType::try_from(ft).unwrap(),

@@ -147,7 +147,9 @@ pub fn run(args: &ExportArgs, stop: &Stop) -> Result<(), Failure> {
     let host = match &args.host_name {
         Some(h) => h.clone(),
         None => keys::local_host_name().ok_or_else(|| {
-            Failure::usage("this host's name is not a valid key chunk (A-Z a-z 0-9 . _ -): give --host-name")
+            Failure::usage(
+                "this host's name is not a valid key chunk (A-Z a-z 0-9 . _ -): give --host-name",
+            )
         })?,
     };
     let key_channel = args
@@ -194,7 +196,9 @@ pub fn run(args: &ExportArgs, stop: &Stop) -> Result<(), Failure> {
         epoch: live.session().epoch(),
     };
     for stream in DATA_STREAMS {
-        outlet.data.push((stream, declare(&session, &keys.key(stream))?));
+        outlet
+            .data
+            .push((stream, declare(&session, &keys.key(stream))?));
     }
     let geometry = live.stats().geometry;
     let describe = Arc::new(Mutex::new(Describe {

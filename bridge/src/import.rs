@@ -194,7 +194,10 @@ impl Importer {
         if let Err(e) = decoded {
             self.tracker.rejected_payload();
             self.once("payload", || {
-                format!("refused frame {} (source index {}): {e}", env.seq, env.index)
+                format!(
+                    "refused frame {} (source index {}): {e}",
+                    env.seq, env.index
+                )
             });
             return;
         }
@@ -227,7 +230,9 @@ impl Importer {
     fn status(&mut self, env: &Envelope<'_>, chunk: &str, key: &str, now: u64) -> bool {
         if chunk != "status" {
             self.tracker.invalid();
-            self.once("key", || format!("refused a status message published on {key}"));
+            self.once("key", || {
+                format!("refused a status message published on {key}")
+            });
             return false;
         }
         let body = match status::parse_status(env.body) {
@@ -338,7 +343,9 @@ pub fn run(args: &ImportArgs, stop: &Stop) -> Result<(), Failure> {
     let remote_host = match &args.remote_host {
         Some(h) => h.clone(),
         None => keys::local_host_name().ok_or_else(|| {
-            Failure::usage("this host's name is not a valid key chunk (A-Z a-z 0-9 . _ -): give --remote-host")
+            Failure::usage(
+                "this host's name is not a valid key chunk (A-Z a-z 0-9 . _ -): give --remote-host",
+            )
         })?,
     };
     let remote_channel = args

@@ -84,7 +84,9 @@ mod tests {
     #[test]
     fn chunks() {
         assert!(valid_chunk("bed-12.icu_a"));
-        for bad in ["", "a/b", "*", "**", "a*", "$x", "a?b", "a#b", ".hidden", "a b"] {
+        for bad in [
+            "", "a/b", "*", "**", "a*", "$x", "a?b", "a#b", ".hidden", "a b",
+        ] {
             assert!(!valid_chunk(bad), "{bad:?}");
         }
         assert!(!valid_chunk(&"x".repeat(65)));

@@ -105,7 +105,10 @@ pub fn is_local(endpoint: &str) -> bool {
         .map_or(address, |(h, _)| h)
         .trim_start_matches('[')
         .trim_end_matches(']');
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The configuration for these flags. `default_listen` is used when neither the flags nor a
@@ -121,12 +124,15 @@ pub fn build(args: &ZenohArgs, default_listen: Option<&str>) -> Result<Config, S
         None => {
             let mut c = Config::default();
             set(&mut c, "mode", Mode::Peer.json())?;
-            set(&mut c, "connect/retry/period_init_ms", "100")?;
-            set(&mut c, "connect/retry/period_max_ms", "1000")?;
-            set(&mut c, "connect/retry/period_increase_factor", "2")?;
-            if let Some(listen) = default_listen.filter(|_| args.listen.is_empty()) {
-                set(&mut c, "listen/endpoints", &endpoints_json(&[listen.to_owned()]))?;
-            }
+            set(
+                &mut c,
+                "connect/retry",
+                "{period_init_ms: 100, period_max_ms: 1000, period_increase_factor: 2}",
+            )?;
+            // Zenoh's own default for a peer listens on every interface (`tcp/[::]:0`): never
+            // that. The exporter's default is loopback; the importer listens nowhere unless told.
+            let listen: Vec<String> = default_listen.map(str::to_owned).into_iter().collect();
+            set(&mut c, "listen/endpoints", &endpoints_json(&listen))?;
             c
         }
     };
@@ -137,10 +143,18 @@ pub fn build(args: &ZenohArgs, default_listen: Option<&str>) -> Result<Config, S
         if args.mode == Some(Mode::Client) {
             return Err("a zenoh client cannot listen: drop --listen or use --mode peer".into());
         }
-        set(&mut config, "listen/endpoints", &endpoints_json(&args.listen))?;
+        set(
+            &mut config,
+            "listen/endpoints",
+            &endpoints_json(&args.listen),
+        )?;
     }
     if !args.connect.is_empty() {
-        set(&mut config, "connect/endpoints", &endpoints_json(&args.connect))?;
+        set(
+            &mut config,
+            "connect/endpoints",
+            &endpoints_json(&args.connect),
+        )?;
     }
     if args.mode == Some(Mode::Client) && args.config.is_none() {
         // A client has nothing to listen on; the exporter's default does not apply.
@@ -191,10 +205,7 @@ mod tests {
     fn defaults_are_loopback_without_scouting() {
         let c = build(&ZenohArgs::default(), Some(DEFAULT_LISTEN)).unwrap();
         assert_eq!(listen_endpoints(&c), vec![DEFAULT_LISTEN.to_owned()]);
-        assert_eq!(
-            c.get_json("scouting/multicast/enabled").unwrap(),
-            "false"
-        );
+        assert_eq!(c.get_json("scouting/multicast/enabled").unwrap(), "false");
         assert_eq!(c.get_json("scouting/gossip/enabled").unwrap(), "false");
         assert_eq!(c.get_json("mode").unwrap(), "\"peer\"");
     }
@@ -213,7 +224,9 @@ mod tests {
             mode: Some(Mode::Client),
             ..args
         };
-        assert!(build(&args, None).unwrap_err().contains("client cannot listen"));
+        assert!(build(&args, None)
+            .unwrap_err()
+            .contains("client cannot listen"));
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! Errors are one line on stderr with the documented exit status, found before anything is
 //! created or connected.
 
-
-
 use std::process::Command;
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
@@ -25,14 +23,29 @@ fn one_line(stderr: &str, prefix: &str) {
 #[test]
 fn usage_errors_are_exit_2() {
     for (args, needle) in [
-        (&["export", "--listen", "udp/127.0.0.1:7447"][..], "not built into this bridge"),
+        (
+            &["export", "--listen", "udp/127.0.0.1:7447"][..],
+            "not built into this bridge",
+        ),
         (&["export", "--host-name", "a/b"][..], "--host-name"),
         (&["import", "--remote-channel", "*"][..], "--remote-channel"),
-        (&["import", "--link-timeout-ms", "1"][..], "--link-timeout-ms"),
-        (&["frobnicate"][..], "frobnicate"),
-        (&["import", "--socket", "/tmp/vr-bridge-never.sock"][..], "nothing to connect to"),
         (
-            &["import", "--frame-size", "100", "--connect", "tcp/127.0.0.1:9"][..],
+            &["import", "--link-timeout-ms", "1"][..],
+            "--link-timeout-ms",
+        ),
+        (&["frobnicate"][..], "frobnicate"),
+        (
+            &["import", "--socket", "/tmp/vr-bridge-never.sock"][..],
+            "nothing to connect to",
+        ),
+        (
+            &[
+                "import",
+                "--frame-size",
+                "100",
+                "--connect",
+                "tcp/127.0.0.1:9",
+            ][..],
             "invalid ring geometry",
         ),
         (
@@ -61,7 +74,10 @@ fn no_producer_is_exit_3() {
         &format!("tcp/127.0.0.1:{}", crate::common::free_port()),
     ]);
     assert_eq!(code, Some(3), "{err}");
-    one_line(&err, "vitalring-bridge export: error: cannot attach to the producer at ");
+    one_line(
+        &err,
+        "vitalring-bridge export: error: cannot attach to the producer at ",
+    );
 }
 
 #[test]
@@ -69,6 +85,9 @@ fn help_explains() {
     for sub in ["export", "import"] {
         let (code, out, _) = run(&[sub, "--help"]);
         assert_eq!(code, Some(0));
-        assert!(out.contains("--connect") && out.contains("--scouting"), "{out}");
+        assert!(
+            out.contains("--connect") && out.contains("--scouting"),
+            "{out}"
+        );
     }
 }

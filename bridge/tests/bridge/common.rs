@@ -147,7 +147,10 @@ impl Proc {
                 }
             }
             if start.elapsed() > limit {
-                panic!("hang guard: {} printed no matching line within {limit:?}", self.name);
+                panic!(
+                    "hang guard: {} printed no matching line within {limit:?}",
+                    self.name
+                );
             }
         }
     }
@@ -162,7 +165,10 @@ impl Proc {
                 }
             }
             if start.elapsed() > limit {
-                panic!("hang guard: {} said no {needle:?} within {limit:?}", self.name);
+                panic!(
+                    "hang guard: {} said no {needle:?} within {limit:?}",
+                    self.name
+                );
             }
         }
     }
@@ -295,7 +301,10 @@ pub fn collect_until(
 }
 
 /// Events of one kind.
-pub fn events<'a>(lines: &'a [serde_json::Value], kind: &'a str) -> impl Iterator<Item = &'a serde_json::Value> {
+pub fn events<'a>(
+    lines: &'a [serde_json::Value],
+    kind: &'a str,
+) -> impl Iterator<Item = &'a serde_json::Value> {
     lines.iter().filter(move |v| v["event"] == kind)
 }
 

@@ -3,8 +3,6 @@
 //! value for value, as a monitor on the source ring; and the accounting across the bridge
 //! adds up (frames published = delivered + dropped + rejected on the far side).
 
-
-
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -79,14 +77,15 @@ fn monitor_across_the_bridge_sees_the_same_data() {
             let first: u64 = pair[0]["first"].as_str().unwrap().parse().unwrap();
             let n = pair[0]["samples"].as_array().unwrap().len() as u64;
             let next: u64 = pair[1]["first"].as_str().unwrap().parse().unwrap();
-            assert_eq!(next, first + n, "{channel}: samples not contiguous at {first}");
+            assert_eq!(
+                next,
+                first + n,
+                "{channel}: samples not contiguous at {first}"
+            );
             assert_eq!(pair[0]["fs"], 250);
         }
         for w in &mine {
-            let key = (
-                channel.to_owned(),
-                w["first"].as_str().unwrap().to_owned(),
-            );
+            let key = (channel.to_owned(), w["first"].as_str().unwrap().to_owned());
             if let Some((t, samples)) = src_chunks.get(&key) {
                 let got: Vec<i64> = w["samples"]
                     .as_array()
@@ -95,7 +94,11 @@ fn monitor_across_the_bridge_sees_the_same_data() {
                     .map(|s| s.as_i64().unwrap())
                     .collect();
                 assert_eq!(&got, samples, "{channel} chunk {} differs", key.1);
-                assert_eq!(w["t_ns"].as_str().unwrap(), t, "{channel} timestamp differs");
+                assert_eq!(
+                    w["t_ns"].as_str().unwrap(),
+                    t,
+                    "{channel} timestamp differs"
+                );
                 matched += 1;
             }
         }
@@ -115,7 +118,9 @@ fn monitor_across_the_bridge_sees_the_same_data() {
     let mut matched = 0;
     for v in &dst_vitals {
         if let Some(s) = src_vitals.get(v["t_ns"].as_str().unwrap()) {
-            for k in ["hr", "spo2", "rr", "nibp_sys", "nibp_dia", "nibp_map", "temp", "pr"] {
+            for k in [
+                "hr", "spo2", "rr", "nibp_sys", "nibp_dia", "nibp_map", "temp", "pr",
+            ] {
                 assert_eq!(v[k], s[k], "vitals {k} differs at {}", v["t_ns"]);
             }
             matched += 1;
@@ -144,7 +149,10 @@ fn accounting_across_the_bridge_adds_up() {
     });
 
     // The exporter stops cleanly: its last status says how many frames it published.
-    assert_eq!(exp.signal_and_wait(nix::sys::signal::Signal::SIGTERM), Some(0));
+    assert_eq!(
+        exp.signal_and_wait(nix::sys::signal::Signal::SIGTERM),
+        Some(0)
+    );
     let exp_lines: Vec<Value> = exp
         .drain_stdout()
         .iter()
@@ -166,14 +174,21 @@ fn accounting_across_the_bridge_adds_up() {
         .args(["--channel", "dst"])
         .output()
         .expect("dump");
-    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
     let dump: Value = serde_json::from_slice(&dump.stdout).expect("dump json");
     for f in dump["frames"].as_array().unwrap() {
         assert_eq!(f["status"], "ok", "{f}");
         assert_eq!(f["encoding"], "binary", "{f}");
     }
 
-    assert_eq!(imp.signal_and_wait(nix::sys::signal::Signal::SIGTERM), Some(0));
+    assert_eq!(
+        imp.signal_and_wait(nix::sys::signal::Signal::SIGTERM),
+        Some(0)
+    );
     let lines: Vec<Value> = imp
         .drain_stdout()
         .iter()

@@ -4,8 +4,6 @@
 //! a frame on the wrong key, a duplicate, an out-of-range value, a second exporter on the same
 //! key — is counted and never written into the local ring.
 
-
-
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -78,7 +76,9 @@ fn gaps_are_counted_and_forgeries_are_refused() {
     config
         .insert_json5("scouting/multicast/enabled", "false")
         .unwrap();
-    config.insert_json5("scouting/gossip/enabled", "false").unwrap();
+    config
+        .insert_json5("scouting/gossip/enabled", "false")
+        .unwrap();
     let session = zenoh::open(config).wait().expect("zenoh session");
     let base = format!("vitalring/{HOST}/src");
     let publisher = |stream: &str| {
@@ -90,7 +90,11 @@ fn gaps_are_counted_and_forgeries_are_refused() {
             .wait()
             .expect("publisher")
     };
-    let (vitals, ecg_ii, st) = (publisher("vitals"), publisher("ecg_ii"), publisher("status"));
+    let (vitals, ecg_ii, st) = (
+        publisher("vitals"),
+        publisher("ecg_ii"),
+        publisher("status"),
+    );
 
     let mut imp = import(&dst, port, &[]);
     // Say "nothing published yet" until the importer hears it.
@@ -114,7 +118,10 @@ fn gaps_are_counted_and_forgeries_are_refused() {
 
     // Frames 0..9: vitals.
     for seq in 0..10 {
-        vitals.put(frame(STREAM, seq, seq, FrameType::Vitals, VITALS)).wait().unwrap();
+        vitals
+            .put(frame(STREAM, seq, seq, FrameType::Vitals, VITALS))
+            .wait()
+            .unwrap();
     }
     // Not envelopes, or broken ones.
     vitals.put(b"hello".to_vec()).wait().unwrap();
@@ -125,19 +132,40 @@ fn gaps_are_counted_and_forgeries_are_refused() {
     v2[4] = 2;
     vitals.put(v2).wait().unwrap();
     // A vitals frame on the ECG key.
-    ecg_ii.put(frame(STREAM, 10, 10, FrameType::Vitals, VITALS)).wait().unwrap();
+    ecg_ii
+        .put(frame(STREAM, 10, 10, FrameType::Vitals, VITALS))
+        .wait()
+        .unwrap();
     // A duplicate of frame 5.
-    vitals.put(frame(STREAM, 5, 5, FrameType::Vitals, VITALS)).wait().unwrap();
+    vitals
+        .put(frame(STREAM, 5, 5, FrameType::Vitals, VITALS))
+        .wait()
+        .unwrap();
     // ECG: frame 10 (samples 0..9), frames 11 and 12 lost, frame 13 (samples 30..39).
-    ecg_ii.put(frame(STREAM, 10, 10, FrameType::Waveform, &ecg(0))).wait().unwrap();
-    ecg_ii.put(frame(STREAM, 13, 13, FrameType::Waveform, &ecg(30))).wait().unwrap();
+    ecg_ii
+        .put(frame(STREAM, 10, 10, FrameType::Waveform, &ecg(0)))
+        .wait()
+        .unwrap();
+    ecg_ii
+        .put(frame(STREAM, 13, 13, FrameType::Waveform, &ecg(30)))
+        .wait()
+        .unwrap();
     // Frame 14: a heart rate of 400 (out of range).
     vitals
-        .put(frame(STREAM, 14, 14, FrameType::Vitals, br#"{"hr":400,"spo2":98,"rr":14}"#))
+        .put(frame(
+            STREAM,
+            14,
+            14,
+            FrameType::Vitals,
+            br#"{"hr":400,"spo2":98,"rr":14}"#,
+        ))
         .wait()
         .unwrap();
     // A second exporter on the same key while the first is live.
-    vitals.put(frame(OTHER, 0, 0, FrameType::Vitals, VITALS)).wait().unwrap();
+    vitals
+        .put(frame(OTHER, 0, 0, FrameType::Vitals, VITALS))
+        .wait()
+        .unwrap();
     // The status says 20 frames were published: 15..19 never arrived.
     st.put(status(STREAM, 20)).wait().unwrap();
 
@@ -151,10 +179,17 @@ fn gaps_are_counted_and_forgeries_are_refused() {
         .args(["--channel", "dst"])
         .output()
         .expect("dump");
-    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
     let dump: Value = serde_json::from_slice(&dump.stdout).expect("dump json");
 
-    assert_eq!(imp.signal_and_wait(nix::sys::signal::Signal::SIGTERM), Some(0));
+    assert_eq!(
+        imp.signal_and_wait(nix::sys::signal::Signal::SIGTERM),
+        Some(0)
+    );
     let lines: Vec<Value> = imp
         .drain_stdout()
         .iter()

@@ -5,8 +5,6 @@
 //! The interpreter is `$VITALRING_PYTHON`, else `<repo>/target/venv/bin/python` (made by
 //! `.ci/python-venv.sh` from `.ci/requirements.txt`, which lists `eclipse-zenoh`).
 
-
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -45,28 +43,33 @@ fn python_subscriber_decodes_the_frames() {
         let mut py = Proc::spawn(
             "python",
             &python,
-            &[
-                script.to_str().unwrap(),
-                &endpoint,
-                &key,
-                "200",
-                "60",
-            ],
+            &[script.to_str().unwrap(), &endpoint, &key, "200", "60"],
         );
-        assert_eq!(py.wait(Duration::from_secs(120)), Some(0), "{:?}", py.drain_stderr());
+        assert_eq!(
+            py.wait(Duration::from_secs(120)),
+            Some(0),
+            "{:?}",
+            py.drain_stderr()
+        );
         let out = py.drain_stdout();
         let v: Value = serde_json::from_str(out.last().expect("a summary line")).expect("json");
         assert_eq!(v["frames"], 200, "{v}");
         assert_eq!(v["refused"], 0, "{v}");
         assert_eq!(v["gaps"], 0, "{v}");
         for k in ["vitals", "ecg_ii", "pleth", "resp", "status"] {
-            assert!(v["per_key"][k].as_u64().unwrap_or(0) > 0, "no {k} sample: {v}");
+            assert!(
+                v["per_key"][k].as_u64().unwrap_or(0) > 0,
+                "no {k} sample: {v}"
+            );
         }
         let vitals = &v["vitals"];
         let hr = vitals["hr"].as_u64().expect("hr");
         let spo2 = vitals["spo2"].as_u64().expect("spo2");
         assert!((20..=250).contains(&hr), "{vitals}");
         assert!((50..=100).contains(&spo2), "{vitals}");
-        assert!(vitals["t_ns"].as_str().is_some_and(|t| t.len() >= 18), "{vitals}");
+        assert!(
+            vitals["t_ns"].as_str().is_some_and(|t| t.len() >= 18),
+            "{vitals}"
+        );
     }
 }

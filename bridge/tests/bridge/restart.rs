@@ -2,8 +2,6 @@
 //! or the stalled source, a monitor on the imported ring reports `stalled` (it stays attached:
 //! the importer's ring lives on), and both recover by themselves when the stream is back.
 
-
-
 use std::time::Duration;
 
 use crate::common::*;
@@ -18,7 +16,9 @@ fn vitals_count(lines: &[Value]) -> usize {
 
 /// Waits for the monitor to report `state` (a connection event), then for `n` more vitals.
 fn monitor_goes(mon: &Proc, seen: &mut Vec<Value>, state: &str) {
-    mon.wait_json(LIMIT, seen, |v| v["event"] == "connection" && v["state"] == state);
+    mon.wait_json(LIMIT, seen, |v| {
+        v["event"] == "connection" && v["state"] == state
+    });
 }
 
 fn monitor_gets_vitals(mon: &Proc, seen: &mut Vec<Value>, n: usize) {
@@ -58,9 +58,8 @@ fn exporter_and_producer_restarts_are_reported_and_recovered() {
 
     // 2. The producer dies (SIGKILL). The exporter's reader stalls, it says so, the importer
     //    stops the local heartbeat: the monitor reports the ring stalled again.
-    let old_epoch = imp
-        .wait_json(LIMIT, &mut isee, |v| v["source_epoch"].is_string())["source_epoch"]
-        .clone();
+    let old_epoch =
+        imp.wait_json(LIMIT, &mut isee, |v| v["source_epoch"].is_string())["source_epoch"].clone();
     sim1.signal_and_wait(Signal::SIGKILL);
     imp.wait_json(LIMIT, &mut isee, |v| {
         v["state"] == "source_down" && v["source_state"] == "stalled"
