@@ -77,6 +77,16 @@ vitalring replay session.h5 --socket /tmp/vr.sock --speed 2 --from 60 --to 120 -
 vitalring export session.h5 --wfdb out/\n  \
 vitalring export session.h5 --csv out/")]
     Export(ExportArgs),
+    /// Central station: one tile per live channel (bed) of this user, with its vitals, ECG
+    /// strip, connection state and highest alarm; Enter opens a bed's full view.
+    #[command(after_help = "Examples:\n  \
+vitalring station                          # TUI on a terminal, --plain otherwise\n  \
+vitalring station --plain --duration 10    # one line per bed per second\n  \
+vitalring station --json | jq -c 'select(.event==\"status\") | {bed, state, live}'\n  \
+vitalring station --dir /tmp/ward-sockets\n\
+Keys: arrows select a bed, Enter opens its full view, Esc goes back, q quits.\n\
+`vitalring monitor --all` is the same view.")]
+    Station(crate::station::args::StationArgs),
 }
 
 impl Command {
@@ -91,6 +101,7 @@ impl Command {
             Self::Record(_) => "record",
             Self::Replay(_) => "replay",
             Self::Export(_) => "export",
+            Self::Station(_) => "station",
         }
     }
 }
@@ -366,6 +377,15 @@ pub struct MonitorArgs {
     /// in-process ring that the same reader session reads (no socket, nothing to start first).
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with_all = ["socket", "token_file"])]
     pub simulate: Option<ScenarioArg>,
+    /// Watch every live channel of this user at once: the central station view (the same as
+    /// `vitalring station`).
+    #[arg(long, conflicts_with_all = ["socket", "channel", "simulate"])]
+    pub all: bool,
+    /// With --all: the directory to scan for channel sockets [default: the default socket
+    /// directory].
+    #[arg(long, value_name = "DIR", requires = "all",
+          value_parser = PathBufValueParser::new().try_map(crate::station::args::scan_dir))]
+    pub dir: Option<PathBuf>,
 }
 
 /// How the reader waits for new frames.
@@ -501,6 +521,7 @@ impl Cli {
             Command::Dump(_) | Command::Bench(_) | Command::Record(_) | Command::Export(_) => {
                 Ok(())
             }
+            Command::Station(_) => Ok(()),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! | `bench` | [`bench`]: `vitalring-bench` |
 //! | `demo` | [`demo`]: sim child + monitor |
 //! | `record`, `replay`, `export` | [`record`], [`replay`], [`export`]: HDF5 recordings (`vitalring-recorder`) |
+//! | `station` (= `monitor --all`) | [`station`]: every live channel at once, one tile per bed |
 //!
 //! Everything platform-specific goes through [`link`]. See `docs/cli.md`.
 #![deny(unsafe_code)]
@@ -25,6 +26,7 @@ mod record;
 mod replay;
 mod signals;
 mod sim;
+mod station;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -47,7 +49,12 @@ fn run(cli: Cli) -> CliResult {
                 .map(|(dir, socket)| demo::RemoveOnDrop::new(dir, socket));
             sim::run(&s, &Stop::on_signals()?)
         }
+        Command::Monitor(m) if m.all => station::run(
+            &station::args::StationArgs::from_monitor(&m),
+            &Stop::on_signals()?,
+        ),
         Command::Monitor(m) => monitor::run(&m, &Stop::on_signals()?),
+        Command::Station(s) => station::run(&s, &Stop::on_signals()?),
         Command::Demo(d) => demo::run(&d, &Stop::on_signals()?),
         Command::Record(r) => record::run(&r, &Stop::on_signals()?),
         Command::Replay(r) => replay::run(&r, &Stop::on_signals()?),
@@ -74,6 +81,7 @@ fn usage_error(e: &clap::Error, argv: &[std::ffi::OsString]) -> ExitCode {
         .filter(|a| {
             [
                 "sim", "monitor", "dump", "bench", "demo", "record", "replay", "export",
+                "station",
             ]
             .contains(a)
         })
