@@ -19,6 +19,7 @@ use vitalring_core::source::ConnectionState;
 use vitalring_core::vitals::Channel;
 
 use super::{Bed, Presence, Station};
+use crate::monitor::bigfont;
 use crate::monitor::state::{trace_index, Alarm, Priority, Trace};
 
 /// Smallest tile, cells (border included): the name and state, numerics, NIBP, one row of
@@ -315,7 +316,13 @@ fn tile(f: &mut Frame<'_>, area: Rect, bed: &Bed, selected: bool, wall_ns: u64) 
         || "---/--- (---)".to_string(),
         |n| format!("{}/{} ({})", n.systolic_mmhg, n.diastolic_mmhg, n.mean_mmhg),
     );
-    let strip_rows = inner.height.saturating_sub(3);
+    // Tall tiles show the numerics large (the monitor's block font) and cap the strip.
+    let big = inner.height >= 12 && inner.width >= 40;
+    let numerics_rows: u16 = if big { 6 } else { 1 };
+    let strip_rows = inner
+        .height
+        .saturating_sub(numerics_rows + 2)
+        .min(if big { 8 } else { 6 });
     let gain = if strip_rows >= 6 { 10.0 } else { 5.0 };
     let right = if live || v.is_none() {
         Span::styled(format!("ECG {gain:.0} mm/mV"), Style::new().fg(Color::Gray))
@@ -344,13 +351,17 @@ fn tile(f: &mut Frame<'_>, area: Rect, bed: &Bed, selected: bool, wall_ns: u64) 
         None => Line::from(Span::styled("no alarms", Style::new().fg(STALE))),
     };
     let [l1, l2, strip, l3] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(numerics_rows),
         Constraint::Length(1),
         Constraint::Length(strip_rows),
         Constraint::Length(1),
     ])
     .areas(inner);
-    f.render_widget(Paragraph::new(numerics), l1);
+    if big {
+        big_numerics(f, l1, v, live);
+    } else {
+        f.render_widget(Paragraph::new(numerics), l1);
+    }
     let rw = u16::try_from(right.width()).unwrap_or(u16::MAX);
     let [l2a, l2b] = Layout::horizontal([Constraint::Min(1), Constraint::Length(rw)]).areas(l2);
     f.render_widget(Paragraph::new(nibp_line), l2a);
@@ -377,6 +388,47 @@ fn tile(f: &mut Frame<'_>, area: Rect, bed: &Bed, selected: bool, wall_ns: u64) 
         f.render_widget(canvas, strip);
     }
     f.render_widget(Paragraph::new(alarm_line), l3);
+}
+
+/// HR, SpO2 and RR in three columns: the label, then the value in the block font.
+fn big_numerics(
+    f: &mut Frame<'_>,
+    area: Rect,
+    v: Option<vitalring_core::vitals::VitalsRecord>,
+    live: bool,
+) {
+    let cols = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(area);
+    let values = [
+        ("HR", v.map(|v| v.hr_bpm.to_string()), Color::Green),
+        (
+            "SpO2",
+            v.map(|v| match v.spo2_pct {
+                0 => "---".to_string(),
+                x => x.to_string(),
+            }),
+            Color::Cyan,
+        ),
+        ("RR", v.map(|v| v.rr_rpm.to_string()), Color::Yellow),
+    ];
+    for ((label, value, color), col) in values.into_iter().zip(cols.iter()) {
+        let color = if live { color } else { STALE };
+        let value = value.unwrap_or_else(|| "--".into());
+        let mut lines = vec![Line::from(vec![
+            Span::styled(format!("{label} "), Style::new().fg(Color::Gray)),
+            Span::styled(
+                value.clone(),
+                Style::new().fg(color).add_modifier(Modifier::BOLD),
+            ),
+        ])];
+        if usize::from(col.width) > bigfont::width(&value) {
+            lines.extend(
+                bigfont::render(&value)
+                    .into_iter()
+                    .map(|r| Line::from(Span::styled(r, Style::new().fg(color)))),
+            );
+        }
+        f.render_widget(Paragraph::new(lines), *col);
+    }
 }
 
 /// `850 ms`, `12 s`, `3 min`.
@@ -587,10 +639,12 @@ mod tests {
     }
 
     fn station(beds: Vec<Bed>) -> Station {
-        let args = <super::super::args::StationArgs as clap::Parser>::try_parse_from([
-            "station", "--dir", "/tmp/x",
-        ]);
-        let mut s = Station::new(&args.unwrap());
+        let cli =
+            crate::args::Cli::parse_checked(["vitalring", "station", "--dir", "/tmp/x"]).unwrap();
+        let crate::args::Command::Station(args) = cli.command else {
+            unreachable!()
+        };
+        let mut s = Station::new(&args);
         s.beds = beds;
         s
     }
@@ -740,8 +794,9 @@ mod tests {
         }
         // The stalled bed: its numbers are grey and it says STALE with their age (7 s).
         let r4 = tile_rect(&b, "bed4").unwrap();
-        let row4: String = (r4.0..r4.0 + r4.2)
-            .map(|x| b[(x, r4.1 + 2)].symbol().to_string())
+        let row4: String = (r4.1..r4.1 + r4.3)
+            .flat_map(|y| (r4.0..r4.0 + r4.2).map(move |x| (x, y)))
+            .map(|p| b[p].symbol().to_string())
             .collect();
         assert!(row4.contains("STALE 7 s"), "{row4}\n{t}");
         assert!(t.contains("STALLED"), "{t}");
