@@ -80,8 +80,7 @@ fn usage_error(e: &clap::Error, argv: &[std::ffi::OsString]) -> ExitCode {
         .and_then(|a| a.to_str())
         .filter(|a| {
             [
-                "sim", "monitor", "dump", "bench", "demo", "record", "replay", "export",
-                "station",
+                "sim", "monitor", "dump", "bench", "demo", "record", "replay", "export", "station",
             ]
             .contains(a)
         })

@@ -137,11 +137,14 @@ pub fn draw(f: &mut Frame<'_>, g: &Grid<'_>) -> Placement {
         );
         return p;
     }
-    let rows = Layout::vertical(vec![Constraint::Ratio(1, p.rows_shown as u32); p.rows_shown])
-        .split(body);
+    let rows = Layout::vertical(vec![
+        Constraint::Ratio(1, p.rows_shown as u32);
+        p.rows_shown
+    ])
+    .split(body);
     for (r, row_area) in rows.iter().enumerate() {
-        let cells = Layout::horizontal(vec![Constraint::Ratio(1, p.cols as u32); p.cols])
-            .split(*row_area);
+        let cells =
+            Layout::horizontal(vec![Constraint::Ratio(1, p.cols as u32); p.cols]).split(*row_area);
         for (c, cell) in cells.iter().enumerate() {
             let i = (p.first_row + r) * p.cols + c;
             if let Some(bed) = beds.get(i) {
@@ -157,10 +160,17 @@ fn header(g: &Grid<'_>, p: &Placement) -> Paragraph<'static> {
     let live = beds.iter().filter(|b| b.values_live()).count();
     let alarming = beds
         .iter()
-        .filter(|b| b.alarms().first().is_some_and(|a| a.priority == Priority::High))
+        .filter(|b| {
+            b.alarms()
+                .first()
+                .is_some_and(|a| a.priority == Priority::High)
+        })
         .count();
     let mut spans = vec![
-        Span::styled(" vitalring station ", Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(
+            " vitalring station ",
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
         Span::raw(format!(" {} ", g.station.dir.display())),
         Span::styled(
             format!(" beds {}  live {live} ", beds.len()),
@@ -169,7 +179,10 @@ fn header(g: &Grid<'_>, p: &Placement) -> Paragraph<'static> {
     ];
     if alarming > 0 {
         spans.push(Span::styled(
-            format!(" {alarming} high alarm{} ", if alarming == 1 { "" } else { "s" }),
+            format!(
+                " {alarming} high alarm{} ",
+                if alarming == 1 { "" } else { "s" }
+            ),
             Style::new()
                 .fg(Color::White)
                 .bg(Color::Red)
@@ -269,7 +282,10 @@ fn tile(f: &mut Frame<'_>, area: Rect, bed: &Bed, selected: bool, wall_ns: u64) 
             BorderType::Rounded
         })
         .border_style(Style::new().fg(border))
-        .title(Line::from(Span::styled(format!(" {} ", bed.name), name_style)))
+        .title(Line::from(Span::styled(
+            format!(" {} ", bed.name),
+            name_style,
+        )))
         .title(
             Line::from(Span::styled(
                 state_text,
@@ -771,10 +787,34 @@ mod tests {
         let t = text(&b);
         assert_eq!((p.cols, p.rows), (2, 2), "{t}");
         let expect = [
-            ("bed1", "HR 72", "NIBP 121/70 (88)", "no alarms", Color::Green),
-            ("bed2", "HR 140", "NIBP 132/70 (88)", "!! HR HIGH", Color::Yellow),
-            ("bed3", "HR 0", "NIBP 143/70 (88)", "!!! ASYSTOLE", Color::Red),
-            ("bed4", "HR 80", "NIBP 154/70 (88)", "!!! SENSOR STALLED", Color::Red),
+            (
+                "bed1",
+                "HR 72",
+                "NIBP 121/70 (88)",
+                "no alarms",
+                Color::Green,
+            ),
+            (
+                "bed2",
+                "HR 140",
+                "NIBP 132/70 (88)",
+                "!! HR HIGH",
+                Color::Yellow,
+            ),
+            (
+                "bed3",
+                "HR 0",
+                "NIBP 143/70 (88)",
+                "!!! ASYSTOLE",
+                Color::Red,
+            ),
+            (
+                "bed4",
+                "HR 80",
+                "NIBP 154/70 (88)",
+                "!!! SENSOR STALLED",
+                Color::Red,
+            ),
         ];
         for (name, hr, nibp, alarm, border) in expect {
             let r = tile_rect(&b, name).unwrap_or_else(|| panic!("no tile {name}\n{t}"));
@@ -840,22 +880,26 @@ mod tests {
                 .map(|p| b[p].symbol().to_string())
                 .collect();
             assert!(inside.contains(&format!("HR {}", 60 + i)), "{name}\n{t}");
-            assert!(inside.contains(&format!("NIBP {}/70 (88)", 100 + i)), "{name}\n{t}");
+            assert!(
+                inside.contains(&format!("NIBP {}/70 (88)", 100 + i)),
+                "{name}\n{t}"
+            );
             assert!(braille_in(&b, r) > 10, "{name}: no ECG strip\n{t}");
             rects.push(r);
         }
         // No two tiles overlap.
         for (i, a) in rects.iter().enumerate() {
             for c in &rects[i + 1..] {
-                let apart = a.0 + a.2 <= c.0
-                    || c.0 + c.2 <= a.0
-                    || a.1 + a.3 <= c.1
-                    || c.1 + c.3 <= a.1;
+                let apart =
+                    a.0 + a.2 <= c.0 || c.0 + c.2 <= a.0 || a.1 + a.3 <= c.1 || c.1 + c.3 <= a.1;
                 assert!(apart, "{a:?} overlaps {c:?}");
             }
         }
         // In natural order: bed2 before bed10.
-        let (r2, r10) = (tile_rect(&b, "bed2").unwrap(), tile_rect(&b, "bed10").unwrap());
+        let (r2, r10) = (
+            tile_rect(&b, "bed2").unwrap(),
+            tile_rect(&b, "bed10").unwrap(),
+        );
         assert!((r2.1, r2.0) < (r10.1, r10.0));
     }
 
@@ -868,7 +912,10 @@ mod tests {
         let (b, p) = render(&s, 11, 80, 24);
         let t = text(&b);
         assert!(p.rows_shown < p.rows, "{p:?}");
-        assert!(tile_rect(&b, "bed12").is_some(), "selected bed on screen\n{t}");
+        assert!(
+            tile_rect(&b, "bed12").is_some(),
+            "selected bed on screen\n{t}"
+        );
         assert!(t.contains(&format!("of {}", p.rows)), "{t}");
     }
 
@@ -898,7 +945,11 @@ mod tests {
         let s = station(vec![]);
         let t = text(&render(&s, 0, 120, 36).0);
         assert!(t.contains("no live channels in /tmp/x"), "{t}");
-        let s = station((1..=12).map(|i| bed(&format!("b{i}"), 70, 98, 16, 120)).collect());
+        let s = station(
+            (1..=12)
+                .map(|i| bed(&format!("b{i}"), 70, 98, 16, 120))
+                .collect(),
+        );
         for (w, h) in [(1, 1), (10, 3), (33, 6), (40, 12), (300, 90)] {
             render(&s, 5, w, h);
             render(&station(vec![]), 0, w, h);
@@ -907,7 +958,10 @@ mod tests {
 
     #[test]
     fn the_single_view_footer_shows_the_other_beds_alarms() {
-        let s = station(vec![bed("bed1", 72, 98, 16, 120), bed("bed2", 0, 98, 16, 120)]);
+        let s = station(vec![
+            bed("bed1", 72, 98, 16, 120),
+            bed("bed2", 0, 98, 16, 120),
+        ]);
         let mut t = Terminal::new(TestBackend::new(120, 36)).unwrap();
         t.draw(|f| {
             crate::monitor::tui::draw_scaled(f, &s.beds[0].state, &Default::default());

@@ -99,9 +99,10 @@ pub fn json_status(bed: &Bed, latency: Option<LatencySummary>, wall_ns: u64) -> 
         }
         o
     });
-    let top = bed.alarms().first().map(|a| {
-        json!({"text": a.text, "priority": a.priority.name(), "technical": a.technical})
-    });
+    let top = bed
+        .alarms()
+        .first()
+        .map(|a| json!({"text": a.text, "priority": a.priority.name(), "technical": a.technical}));
     if let Some(m) = v.as_object_mut() {
         m.insert("bed".into(), json!(bed.name));
         m.insert(
@@ -144,10 +145,14 @@ pub fn json_station(ev: &StationEvent, wall_ns: u64) -> Value {
         StationEvent::Back { bed } => ("bed_back", Some(bed), None),
         StationEvent::Gone { bed } => ("bed_gone", Some(bed), None),
         StationEvent::Removed { bed } => ("bed_removed", Some(bed), None),
-        StationEvent::Unreachable { bed, reason } => {
-            ("bed_unreachable", Some(bed), Some(("reason", json!(reason))))
+        StationEvent::Unreachable { bed, reason } => (
+            "bed_unreachable",
+            Some(bed),
+            Some(("reason", json!(reason))),
+        ),
+        StationEvent::ScanFailed { reason } => {
+            ("scan_failed", None, Some(("reason", json!(reason))))
         }
-        StationEvent::ScanFailed { reason } => ("scan_failed", None, Some(("reason", json!(reason)))),
     };
     let mut v = json!({
         "event": event,
@@ -240,7 +245,10 @@ mod tests {
         assert!(l.contains("stalled"), "{l}");
         assert!(l.contains("(stale)"), "{l}");
         assert!(l.contains("SENSOR STALLED (high, technical)"), "{l}");
-        assert!(l.contains("socket stale | values not live, 2000 ms old"), "{l}");
+        assert!(
+            l.contains("socket stale | values not live, 2000 ms old"),
+            "{l}"
+        );
     }
 
     #[test]
@@ -275,8 +283,14 @@ mod tests {
             epoch: Some(5),
         };
         let v = json_event("bed7", &ev, 1).unwrap();
-        assert_eq!((v["event"].as_str(), v["bed"].as_str()), (Some("connection"), Some("bed7")));
-        assert_eq!(plain_event("bed7", &ev).unwrap(), "bed7: connection: stalled (epoch 0000000000000005)");
+        assert_eq!(
+            (v["event"].as_str(), v["bed"].as_str()),
+            (Some("connection"), Some("bed7"))
+        );
+        assert_eq!(
+            plain_event("bed7", &ev).unwrap(),
+            "bed7: connection: stalled (epoch 0000000000000005)"
+        );
         let added = StationEvent::Added {
             bed: "bed7".into(),
             socket: "/d/bed7.sock".into(),

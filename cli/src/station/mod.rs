@@ -101,11 +101,7 @@ impl Bed {
         Self {
             name: name.to_owned(),
             path: path.to_path_buf(),
-            state: MonitorState::new(
-                format!("{name}  {}", path.display()),
-                limits,
-                trace_samples,
-            ),
+            state: MonitorState::new(format!("{name}  {}", path.display()), limits, trace_samples),
             presence: Presence::Live,
             source: None,
         }
@@ -338,7 +334,11 @@ impl Station {
     }
 
     /// Takes in one scan of the directory.
-    fn apply_scan(&mut self, scan: io::Result<Vec<ChannelEntry>>, now_ns: u64) -> Vec<StationEvent> {
+    fn apply_scan(
+        &mut self,
+        scan: io::Result<Vec<ChannelEntry>>,
+        now_ns: u64,
+    ) -> Vec<StationEvent> {
         let mut out = Vec::new();
         let list = match scan {
             Ok(l) => l,
@@ -444,7 +444,13 @@ impl Station {
         out
     }
 
-    fn note_failure(&mut self, name: &str, reason: String, now_ns: u64, out: &mut Vec<StationEvent>) {
+    fn note_failure(
+        &mut self,
+        name: &str,
+        reason: String,
+        now_ns: u64,
+        out: &mut Vec<StationEvent>,
+    ) {
         let f = self.failures.entry(name.to_owned()).or_insert(Failure {
             reason: String::new(),
             next_try_ns: 0,
@@ -499,7 +505,13 @@ pub fn run(args: &StationArgs, stop: &Stop) -> CliResult {
     let scans = scanner(station.dir.clone());
     let end = duration_ns(args.duration);
     let result = match mode {
-        Mode::Tui => run_tui(&mut station, &scans, &tui::TraceScale::from(&args.output), end, stop),
+        Mode::Tui => run_tui(
+            &mut station,
+            &scans,
+            &tui::TraceScale::from(&args.output),
+            end,
+            stop,
+        ),
         Mode::Plain | Mode::Json => run_lines(&mut station, &scans, mode, end, stop),
     };
     station.stop_all();
@@ -577,7 +589,9 @@ fn run_lines(
             }
         }
         let now = since_ns(start);
-        let next = next_status.min(end.unwrap_or(u64::MAX)).min(now + MAX_WAIT_NS);
+        let next = next_status
+            .min(end.unwrap_or(u64::MAX))
+            .min(now + MAX_WAIT_NS);
         std::thread::sleep(Duration::from_nanos(next.saturating_sub(now)));
     }
     match io_err {
@@ -776,6 +790,9 @@ mod tests {
     fn beds_sort_as_people_count_them() {
         let mut v = vec!["bed10", "bed2", "bed1", "icu-b", "bed02", "icu-a", "bed"];
         v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, ["bed", "bed1", "bed2", "bed02", "bed10", "icu-a", "icu-b"]);
+        assert_eq!(
+            v,
+            ["bed", "bed1", "bed2", "bed02", "bed10", "icu-a", "icu-b"]
+        );
     }
 }
