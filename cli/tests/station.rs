@@ -209,8 +209,7 @@ fn station_plain_lists_every_bed_with_its_vitals_in_another_directory() {
     for bed in ["bed1", "bed2"] {
         let line = text
             .lines()
-            .filter(|l| l.starts_with(&format!("{bed} [")))
-            .last()
+            .rfind(|l| l.starts_with(&format!("{bed} [")))
             .unwrap_or_else(|| panic!("no status line for {bed}\n{text}"));
         assert!(line.contains(" connected "), "{line}");
         assert!(line.contains("| HR "), "{line}");

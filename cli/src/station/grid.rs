@@ -8,7 +8,7 @@
 //! Values that are not live are grey and the tile says `STALE` with their age: a stalled or
 //! stopped bed never looks live.
 
-use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
@@ -106,12 +106,7 @@ pub fn place(area: Rect, n: usize, selected: usize, scroll_row: usize) -> Placem
 /// `scroll_row` and uses `cols` for the Up/Down keys).
 pub fn draw(f: &mut Frame<'_>, g: &Grid<'_>) -> Placement {
     let area = f.area();
-    let [head, notice, body] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(HEADER_ROWS - 1),
-        Constraint::Min(1),
-    ])
-    .areas(area);
+    let [head, notice, body] = stack(area, [1, HEADER_ROWS - 1, u16::MAX]);
     let beds = &g.station.beds;
     let p = place(body, beds.len(), g.selected, g.scroll_row);
     f.render_widget(header(g, &p), head);
@@ -137,22 +132,40 @@ pub fn draw(f: &mut Frame<'_>, g: &Grid<'_>) -> Placement {
         );
         return p;
     }
-    let rows = Layout::vertical(vec![
-        Constraint::Ratio(1, p.rows_shown as u32);
-        p.rows_shown
-    ])
-    .split(body);
-    for (r, row_area) in rows.iter().enumerate() {
-        let cells =
-            Layout::horizontal(vec![Constraint::Ratio(1, p.cols as u32); p.cols]).split(*row_area);
-        for (c, cell) in cells.iter().enumerate() {
+    for r in 0..p.rows_shown {
+        let (y, h) = share(body.y, body.height, p.rows_shown, r);
+        for c in 0..p.cols {
+            let (x, w) = share(body.x, body.width, p.cols, c);
             let i = (p.first_row + r) * p.cols + c;
             if let Some(bed) = beds.get(i) {
-                tile(f, *cell, bed, i == g.selected, g.wall_ns);
+                let cell = Rect::new(x, y, w, h).intersection(area);
+                tile(f, cell, bed, i == g.selected, g.wall_ns);
             }
         }
     }
     p
+}
+
+/// Part `i` of `n` equal parts of the span `start..start + len`: (start, length). Plain
+/// arithmetic rather than ratatui's constraint solver, which is slow without its cache and
+/// would run for every tile of every frame.
+fn share(start: u16, len: u16, n: usize, i: usize) -> (u16, u16) {
+    let n = n.max(1);
+    let at = |k: usize| u16::try_from(usize::from(len) * k / n).unwrap_or(len);
+    (start + at(i), at(i + 1) - at(i))
+}
+
+/// `area` cut into rows of the given heights, top down; each row is cut to what is left
+/// (`u16::MAX`: the rest).
+fn stack<const N: usize>(area: Rect, heights: [u16; N]) -> [Rect; N] {
+    let mut y = area.y;
+    let bottom = area.y + area.height;
+    heights.map(|h| {
+        let h = h.min(bottom - y);
+        let r = Rect::new(area.x, y, area.width, h);
+        y += h;
+        r
+    })
 }
 
 fn header(g: &Grid<'_>, p: &Placement) -> Paragraph<'static> {
@@ -366,20 +379,23 @@ fn tile(f: &mut Frame<'_>, area: Rect, bed: &Bed, selected: bool, wall_ns: u64) 
         }
         None => Line::from(Span::styled("no alarms", Style::new().fg(STALE))),
     };
-    let [l1, l2, strip, l3] = Layout::vertical([
-        Constraint::Length(numerics_rows),
-        Constraint::Length(1),
-        Constraint::Length(strip_rows),
-        Constraint::Length(1),
-    ])
-    .areas(inner);
+    let [l1, l2, strip, l3] = stack(inner, [numerics_rows, 1, strip_rows, 1]);
     if big {
         big_numerics(f, l1, v, live);
     } else {
         f.render_widget(Paragraph::new(numerics), l1);
     }
     let rw = u16::try_from(right.width()).unwrap_or(u16::MAX);
-    let [l2a, l2b] = Layout::horizontal([Constraint::Min(1), Constraint::Length(rw)]).areas(l2);
+    let rw = rw.min(l2.width);
+    let l2a = Rect {
+        width: l2.width - rw,
+        ..l2
+    };
+    let l2b = Rect {
+        x: l2.x + l2.width - rw,
+        width: rw,
+        ..l2
+    };
     f.render_widget(Paragraph::new(nibp_line), l2a);
     f.render_widget(Paragraph::new(Line::from(right)), l2b);
     if strip_rows > 0 {
@@ -413,7 +429,16 @@ fn big_numerics(
     v: Option<vitalring_core::vitals::VitalsRecord>,
     live: bool,
 ) {
-    let cols = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(area);
+    let cols: Vec<Rect> = (0..3)
+        .map(|i| {
+            let (x, w) = share(area.x, area.width, 3, i);
+            Rect {
+                x,
+                width: w,
+                ..area
+            }
+        })
+        .collect();
     let values = [
         ("HR", v.map(|v| v.hr_bpm.to_string()), Color::Green),
         (

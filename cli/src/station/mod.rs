@@ -758,11 +758,7 @@ fn keys(
             (View::Grid, KeyCode::Left) => sel = sel.saturating_sub(1),
             (View::Grid, KeyCode::Right) => sel = (sel + 1).min(n - 1),
             (View::Grid, KeyCode::Up) => sel = sel.saturating_sub(cols),
-            (View::Grid, KeyCode::Down) => {
-                if sel + cols < n {
-                    sel += cols;
-                }
-            }
+            (View::Grid, KeyCode::Down) if sel + cols < n => sel += cols,
             (View::Grid, KeyCode::Home) => sel = 0,
             (View::Grid, KeyCode::End) => sel = n - 1,
             (View::Grid, KeyCode::Enter) => *view = View::Bed(station.beds[sel].name.clone()),
