@@ -355,3 +355,36 @@ fn station_tui_in_a_real_terminal_opens_a_bed_and_goes_back() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn monitor_all_is_the_station_and_refuses_a_single_bed_flag() {
+    let rt = runtime_dir("station-all");
+    let _a = sim(rt.path(), "icu-1", &[]);
+    let mut cmd = Command::new(BIN);
+    cmd.args(["monitor", "--all", "--json", "--duration", "2.5", "--dir"])
+        .arg(sockets(rt.path()));
+    let out = run_cmd(cmd);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let statuses: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["event"] == "status")
+        .collect();
+    assert!(!statuses.is_empty(), "{text}");
+    assert!(statuses.iter().all(|v| v["bed"] == "icu-1"), "{text}");
+    assert!(statuses.iter().any(|v| v["live"] == true), "{text}");
+
+    for bad in [
+        &["monitor", "--all", "--socket", "/tmp/x.sock"][..],
+        &["monitor", "--all", "--channel", "bed1"],
+        &["monitor", "--dir", "/tmp"],
+        &["station", "--dir", "/etc/passwd"],
+        &["station", "--forget-after", "-1"],
+    ] {
+        let out = common::run(bad);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{bad:?}: {err}");
+    }
+}

@@ -23,8 +23,15 @@ pub struct StationArgs {
     /// your own uid are shown; a bed whose producer is not trusted is reported as unreachable.
     #[arg(long = "allow-server-uid", value_name = "UID")]
     pub allow_server_uid: Vec<u32>,
-    #[command(flatten)]
-    pub polling: PollingArgs,
+    /// Spin on every ring without sleeping (one busy core per bed; rarely what a ward view
+    /// wants).
+    #[arg(long, conflicts_with = "max_sleep_us")]
+    pub busy_poll: bool,
+    /// Longest backoff sleep of each bed's reader while idle, in µs (1..=1000000). The default
+    /// is higher than the single-bed monitor's 50: every bed has its own reader, and at 1000 µs
+    /// each costs about a third of the CPU for at most ~1 ms of added latency.
+    #[arg(long, value_name = "US", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_sleep_us: u32,
     #[command(flatten)]
     pub output: MonitorOutput,
     /// Stop after this many seconds (> 0; exit 0) [default: run until q / Ctrl-C / SIGTERM /
@@ -38,15 +45,24 @@ pub struct StationArgs {
 }
 
 impl StationArgs {
+    /// The polling flags as the monitor's data source takes them.
+    pub fn polling(&self) -> PollingArgs {
+        PollingArgs {
+            busy_poll: self.busy_poll,
+            max_sleep_us: self.max_sleep_us,
+        }
+    }
+
     /// `vitalring monitor --all ...` as the station's arguments: the directory, token, trusted
-    /// uids, polling, output and duration carry over. (`--busy-wait` does not: a busy
-    /// producer is simply tried again at the next scan.)
+    /// uids, polling flags (the monitor's, 50 µs by default), output and duration carry over.
+    /// (`--busy-wait` does not: a busy producer is simply tried again at the next scan.)
     pub fn from_monitor(m: &MonitorArgs) -> Self {
         Self {
             dir: m.dir.clone(),
             token_file: m.endpoint.token_file.clone(),
             allow_server_uid: m.trust.allow_server_uid.clone(),
-            polling: m.polling.clone(),
+            busy_poll: m.polling.busy_poll,
+            max_sleep_us: m.polling.max_sleep_us,
             output: m.output,
             duration: m.duration,
             forget_after: 30.0,

@@ -294,7 +294,7 @@ impl Station {
                     // Never block the station on one busy producer: it is tried again later.
                     busy_wait: 0.0,
                 },
-                polling: args.polling.clone(),
+                polling: args.polling(),
                 limits: Limits::from(args.output.alarms),
                 trace_samples: (args.output.trace_seconds.clamp(1.0, 60.0) * 250.0) as usize,
             },
