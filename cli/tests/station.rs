@@ -109,7 +109,7 @@ impl Station {
 }
 
 fn hr(v: &Value) -> u64 {
-    v["vitals"]["hr"].as_u64().unwrap_or(0)
+    v["latest_vitals"]["hr"].as_u64().unwrap_or(0)
 }
 
 #[test]
@@ -127,8 +127,8 @@ fn station_json_follows_every_bed_and_shows_a_killed_producer_as_not_live() {
         });
         assert_eq!(v["state"], "connected", "{v}");
         assert_eq!(v["presence"], "live", "{v}");
-        assert!(v["vitals"]["spo2"].as_u64().unwrap() > 80, "{v}");
-        assert!(v["vitals"]["nibp_sys"].as_u64().is_some(), "{v}");
+        assert!(v["latest_vitals"]["spo2"].as_u64().unwrap() > 80, "{v}");
+        assert!(v["latest_vitals"]["nibp_sys"].as_u64().is_some(), "{v}");
         assert!(v["alarms"].as_array().unwrap().is_empty(), "{v}");
     }
     let v = st.status_of("bed3", "asystole alarm", |v| {

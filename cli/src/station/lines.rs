@@ -84,14 +84,15 @@ pub fn plain_summary(s: &Station) -> String {
 }
 
 /// The monitor's status object for one bed, with `bed`, `socket`, `presence`, `live`,
-/// `label`, `vitals` (the newest values with their age, or null) and `top_alarm` added.
+/// `label`, `latest_vitals` (the newest values with their age, or null) and `top_alarm` added
+/// (added, never replacing a field of the monitor's: its `vitals` is a count).
 pub fn json_status(bed: &Bed, latency: Option<LatencySummary>, wall_ns: u64) -> Value {
     let mut v = json::status(&bed.state, latency, wall_ns);
     let vitals = bed.state.vitals.map(|lv| {
         let mut o = json::vitals(lv.t_ns, lv.index, &lv.record);
         if let Some(m) = o.as_object_mut() {
-            m.remove("event");
-            m.remove("schema");
+            m.shift_remove("event");
+            m.shift_remove("schema");
             m.insert(
                 "age_ms".into(),
                 json!(wall_ns.saturating_sub(lv.t_ns) / 1_000_000),
@@ -112,7 +113,7 @@ pub fn json_status(bed: &Bed, latency: Option<LatencySummary>, wall_ns: u64) -> 
         m.insert("presence".into(), json!(bed.presence.name()));
         m.insert("live".into(), json!(bed.values_live()));
         m.insert("label".into(), json!(bed.label().to_lowercase()));
-        m.insert("vitals".into(), vitals.unwrap_or(Value::Null));
+        m.insert("latest_vitals".into(), vitals.unwrap_or(Value::Null));
         m.insert("top_alarm".into(), top.unwrap_or(Value::Null));
     }
     v
@@ -262,11 +263,25 @@ mod tests {
         assert_eq!(v["state"], "connected");
         assert_eq!(v["presence"], "live");
         assert_eq!(v["live"], true);
-        assert_eq!(v["vitals"]["hr"], 130);
-        assert_eq!(v["vitals"]["nibp_sys"], 118);
-        assert_eq!(v["vitals"]["t_ns"], "1000000000");
-        assert_eq!(v["vitals"]["age_ms"], 2000);
-        assert!(v["vitals"].get("event").is_none());
+        assert_eq!(v["latest_vitals"]["hr"], 130);
+        assert_eq!(v["latest_vitals"]["nibp_sys"], 118);
+        assert_eq!(v["latest_vitals"]["t_ns"], "1000000000");
+        assert_eq!(v["latest_vitals"]["age_ms"], 2000);
+        assert!(v["latest_vitals"].get("event").is_none());
+        let keys: Vec<&String> = v["latest_vitals"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "t_ns", "index", "hr", "spo2", "rr", "nibp_sys", "nibp_dia", "nibp_map", "temp",
+                "pr", "age_ms"
+            ]
+        );
+        // The monitor's own fields are kept as they are (its `vitals` is a count of frames).
+        assert_eq!(v["vitals"], 1);
+        let base = json::status(&b.state, None, 3_000_000_000);
+        for (k, x) in base.as_object().unwrap() {
+            assert_eq!(&v[k], x, "monitor field {k} changed");
+        }
         assert_eq!(v["alarms"][0], "HR HIGH");
         assert_eq!(v["top_alarm"]["priority"], "medium");
         let mut b = b;

@@ -41,7 +41,7 @@ const FRAME_NS: u64 = 33_000_000;
 /// Status period of the line outputs.
 const STATUS_NS: u64 = 1_000_000_000;
 /// Longest sleep of the main loop (events are taken at least this often).
-const MAX_WAIT_NS: u64 = 10_000_000;
+const MAX_WAIT_NS: u64 = 2_000_000;
 /// First and longest pause before a producer that could not be attached is tried again.
 const RETRY_FIRST_NS: u64 = 1_000_000_000;
 const RETRY_MAX_NS: u64 = 30_000_000_000;
