@@ -886,9 +886,10 @@ mod tests {
 
     #[test]
     fn twelve_beds_fit_on_a_160x50_terminal() {
-        let beds: Vec<Bed> = (1..=12)
+        let mut beds: Vec<Bed> = (1..=12)
             .map(|i| bed(&format!("bed{i}"), 60 + i as u16, 98, 16, 100 + i as u16))
             .collect();
+        stall(&mut beds[4]);
         let s = station(beds);
         let (b, p) = render(&s, 11, 160, 50);
         let t = text(&b);
@@ -920,6 +921,25 @@ mod tests {
                 assert!(apart, "{a:?} overlaps {c:?}");
             }
         }
+        // Small tiles too: the stalled bed5's numbers are grey and it says STALE; a live bed's
+        // are in colour.
+        let hr_color = |name: &str, digit: &str| {
+            let r = tile_rect(&b, name).unwrap();
+            let y = r.1 + 1;
+            let x = (r.0..r.0 + r.2)
+                .find(|&x| b[(x, y)].symbol() == digit)
+                .unwrap_or_else(|| panic!("{name}: no {digit}\n{t}"));
+            b[(x, y)].fg
+        };
+        assert_eq!(hr_color("bed5", "6"), STALE, "{t}");
+        assert_eq!(hr_color("bed4", "6"), Color::Green, "{t}");
+        let r5 = tile_rect(&b, "bed5").unwrap();
+        let inside5: String = (r5.1..r5.1 + r5.3)
+            .flat_map(|y| (r5.0..r5.0 + r5.2).map(move |x| (x, y)))
+            .map(|p| b[p].symbol().to_string())
+            .collect();
+        assert!(inside5.contains("STALE 7 s"), "{t}");
+        assert!(inside5.contains("SENSOR STALLED"), "{t}");
         // In natural order: bed2 before bed10.
         let (r2, r10) = (
             tile_rect(&b, "bed2").unwrap(),
