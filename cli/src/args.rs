@@ -85,7 +85,10 @@ vitalring station --plain --duration 10    # one line per bed per second\n  \
 vitalring station --json | jq -c 'select(.event==\"status\") | {bed, state, live}'\n  \
 vitalring station --dir /tmp/ward-sockets\n\
 Keys: arrows select a bed, Enter opens its full view, Esc goes back, q quits.\n\
-`vitalring monitor --all` is the same view.")]
+`vitalring monitor --all` is the same view.",
+        mut_arg("json", |a| a.help("One JSON object per line: a status object per bed and a station \
+summary every second, connection changes, errors and beds coming and going as they happen \
+(schema: docs/cli.md)")))]
     Station(crate::station::args::StationArgs),
 }
 
@@ -378,7 +381,7 @@ pub struct MonitorArgs {
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with_all = ["socket", "token_file"])]
     pub simulate: Option<ScenarioArg>,
     /// Watch every live channel of this user at once: the central station view (the same as
-    /// `vitalring station`).
+    /// `vitalring station`; --plain and --json then print the station's lines).
     #[arg(long, conflicts_with_all = ["socket", "channel", "simulate"])]
     pub all: bool,
     /// With --all: the directory to scan for channel sockets [default: the default socket
