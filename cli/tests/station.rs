@@ -166,6 +166,18 @@ fn station_json_follows_every_bed_and_shows_a_killed_producer_as_not_live() {
     // The other beds carry on.
     st.status_of("bed1", "still live", |v| v["live"] == true);
 
+    // A new producer on bed2's channel replaces the stale socket: the same tile comes back,
+    // live, with the new producer's epoch.
+    let old_epoch = v["epoch"].as_str().unwrap().to_owned();
+    let _bed2_again = sim(rt.path(), "bed2", &["--seed", "22"]);
+    st.until("bed2 back", |v| {
+        v["event"] == "bed_back" && v["bed"] == "bed2"
+    });
+    let v = st.status_of("bed2", "live again", |v| {
+        v["live"] == true && v["presence"] == "live"
+    });
+    assert_ne!(v["epoch"].as_str().unwrap(), old_epoch, "{v}");
+
     // A bed that appears is picked up; one whose socket goes is said gone, then removed.
     let _bed4 = sim(rt.path(), "bed4", &["--seed", "4"]);
     st.until("bed4 added", |v| {
