@@ -19,9 +19,9 @@
 
 use core::mem::size_of;
 
-use crate::atomics::{Atomic64, AtomicU32, Ordering};
 #[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
 use crate::atomics::WideWord;
+use crate::atomics::{Atomic64, AtomicU32, Ordering};
 use crate::layout::{RingHeader, HEADER_SIZE, MAX_REGION_LEN};
 #[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
 use crate::layout::{MIN_FRAME_SIZE, SLOT_HEADER_SIZE};
@@ -249,9 +249,7 @@ impl<'a> RegionRef<'a> {
         // pattern is valid; the memory is only accessed through atomics (the `UnsafeCell`s of the
         // borrowed `AtomicU32`s permit shared mutation), and the module docs' rule keeps the two
         // widths from racing on the same bytes.
-        Some(unsafe {
-            core::slice::from_raw_parts(ptr.cast::<WideWord>(), self.slots.len() / 2)
-        })
+        Some(unsafe { core::slice::from_raw_parts(ptr.cast::<WideWord>(), self.slots.len() / 2) })
     }
 
     /// The 64-bit word holding byte `offset` of the region and the bit shift of that byte's

@@ -456,7 +456,11 @@ mod tests {
     fn a_shorter_frame_in_a_reused_slot_leaves_only_zeros_past_its_data() {
         let g = Geometry::new(128, 1).unwrap();
         let cap = g.payload_capacity();
-        let lens: Vec<usize> = (0..=cap).rev().chain(0..=cap).chain([cap, 0, 17, 3]).collect();
+        let lens: Vec<usize> = (0..=cap)
+            .rev()
+            .chain(0..=cap)
+            .chain([cap, 0, 17, 3])
+            .collect();
         for wide in [true, false] {
             let mut w = writer(g, wide);
             let mut r = reader(&w);
@@ -465,7 +469,11 @@ mod tests {
                 let index = w.publish(meta(), &payload, UnixMs(2)).unwrap();
                 let mut expected = vec![0u8; g.frame_size() as usize];
                 frame::encode_slot(index, meta(), &payload, &mut expected).unwrap();
-                assert_eq!(slot_bytes(&w, index), expected, "frame {n}, {len} bytes, wide {wide}");
+                assert_eq!(
+                    slot_bytes(&w, index),
+                    expected,
+                    "frame {n}, {len} bytes, wide {wide}"
+                );
                 match r.poll() {
                     Poll::Frame(v) => assert_eq!(v.payload, &payload[..]),
                     other => panic!("frame {n} ({len} bytes, wide {wide}): {other:?}"),

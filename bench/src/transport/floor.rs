@@ -118,7 +118,11 @@ pub struct FloorSource {
     next: u64,
 }
 
-fn open_writer(ctx: &PeerContext, slots: usize, payload_len: usize) -> Result<FloorSink, BenchError> {
+fn open_writer(
+    ctx: &PeerContext,
+    slots: usize,
+    payload_len: usize,
+) -> Result<FloorSink, BenchError> {
     let (ring, fd) = Shared::create(slots, payload_len)?;
     let tag = format!("{slots} {payload_len}");
     send_fd(ctx.link_fd(), fd.as_fd(), tag.as_bytes())?;
@@ -181,7 +185,9 @@ impl FrameSink for FloorSink {
 
     fn send(&mut self, payload: &[u8]) -> Result<(), BenchError> {
         let slot = self.ring.slot(self.next);
-        let (seq, words) = slot.split_first().ok_or_else(|| BenchError::Transport("slot".into()))?;
+        let (seq, words) = slot
+            .split_first()
+            .ok_or_else(|| BenchError::Transport("slot".into()))?;
         let mut chunks = payload.chunks_exact(8);
         for (c, w) in (&mut chunks).zip(words.iter()) {
             let mut b = [0u8; 8];

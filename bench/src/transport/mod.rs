@@ -28,9 +28,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{BenchError, PayloadMode, PollMode, TestKind};
 
+pub mod floor;
 #[cfg(feature = "iceoryx2")]
 pub mod iceoryx2;
-pub mod floor;
 pub mod uds;
 pub mod vitalring;
 
