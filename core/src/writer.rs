@@ -506,7 +506,7 @@ mod tests {
                 match r.poll() {
                     Poll::Frame(v) => {
                         assert_eq!(v.payload, &payload[..]);
-                        if index % 2 == 0 && healed_at.is_none() {
+                        if index.is_multiple_of(2) && healed_at.is_none() {
                             healed_at = Some(index / 2);
                         }
                     }
