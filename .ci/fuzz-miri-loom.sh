@@ -11,6 +11,8 @@
 #   VR_TARGET_ROOT    where build trees go (default <repo>/target); Miri, loom and fuzz get
 #                     their own subdirectories so their flags never invalidate the normal build
 #   SKIP_FUZZ=1 / SKIP_MIRI=1 / SKIP_LOOM=1   skip a stage (local use)
+#   LOOM_MUTANTS      the mutants loom must catch (default: reader_fence writer_fence
+#                     commit_relaxed; see core/tests/loom.rs)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -93,6 +95,32 @@ if [[ "${SKIP_LOOM:-0}" != 1 ]]; then
     step "loom: slot protocol model"
     RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR="$TARGET_ROOT/loom" \
         cargo test -p vitalring-core --test loom --release
+
+    # The model must have teeth: with the reader's fence removed, or the writer's fence
+    # removed, or the `commit` publication weakened from Release to Relaxed (test-only cfg
+    # `vitalring_loom_mutant`), loom must find an execution that delivers a torn frame (the
+    # model's "wrong frame" / "rejected" assertion). A mutant that passes fails CI.
+    for mutant in ${LOOM_MUTANTS:-reader_fence writer_fence commit_relaxed}; do
+        step "loom: mutant $mutant must be caught"
+        mutant_log="$(mktemp)"
+        mutant_status=0
+        RUSTFLAGS="--cfg loom --cfg vitalring_loom_mutant=\"$mutant\"" \
+            CARGO_TARGET_DIR="$TARGET_ROOT/loom-mutant-$mutant" \
+            cargo test -p vitalring-core --test loom --release -- --test-threads 1 \
+            >"$mutant_log" 2>&1 || mutant_status=$?
+        if [[ "$mutant_status" == 0 ]]; then
+            cat "$mutant_log"
+            echo "loom did not catch the mutant $mutant: the model has no teeth" >&2
+            exit 1
+        fi
+        if ! grep -Eq "wrong frame for index|rejected:" "$mutant_log"; then
+            cat "$mutant_log"
+            echo "loom failed on mutant $mutant, but not with a torn frame" >&2
+            exit 1
+        fi
+        grep -Em1 "wrong frame for index|rejected:" "$mutant_log"
+        rm -f "$mutant_log"
+    done
 fi
 
 step "fuzz, miri and loom: all passed"

@@ -75,7 +75,7 @@ pub fn open_writer(ctx: &PeerContext) -> Result<VitalringSink, BenchError> {
         .map_err(|e| BenchError::Unsupported(format!("vitalring producer: {e}")))?;
     Ok(VitalringSink {
         producer,
-        payload_len: ctx.size - SLOT_OVERHEAD,
+        payload_len: ctx.payload.payload_len(ctx.size - SLOT_OVERHEAD),
         sent: 0,
     })
 }
@@ -116,7 +116,7 @@ pub fn open_reader(ctx: &PeerContext) -> Result<VitalringSource, BenchError> {
     .map_err(|e| BenchError::Unsupported(format!("vitalring attach: {e}")))?;
     Ok(VitalringSource {
         reader,
-        payload_len: ctx.size - SLOT_OVERHEAD,
+        payload_len: ctx.payload.payload_len(ctx.size - SLOT_OVERHEAD),
         backoff: CoreBackoff::new(),
     })
 }
