@@ -101,7 +101,10 @@ impl ReplayDataSource {
     /// # Errors
     /// As [`ReplayDataSource::new`], and [`ReplaySourceError::Read`].
     pub fn open(path: &Path, speed: f64) -> Result<Self, ReplaySourceError> {
-        Self::new(crate::h5::read(path).map_err(ReplaySourceError::Read)?, speed)
+        Self::new(
+            crate::h5::read(path).map_err(ReplaySourceError::Read)?,
+            speed,
+        )
     }
 
     /// A stopped source replaying `rec` at `speed` times its recorded pace, into a ring of the

@@ -160,10 +160,9 @@ pub fn start<H: SourceHarness>(h: &mut H, events: &mut Vec<SensorEvent>) -> u64 
     };
     assert_eq!(h.source().info().epoch, Some(epoch), "{name}: info epoch");
     assert!(
-        got[connected + 1..].iter().all(|e| matches!(
-            e,
-            SensorEvent::Vitals { .. } | SensorEvent::Waveform { .. }
-        )),
+        got[connected + 1..]
+            .iter()
+            .all(|e| matches!(e, SensorEvent::Vitals { .. } | SensorEvent::Waveform { .. })),
         "{name}: unexpected events after Connected: {got:?}"
     );
     events.extend(got.drain(connected + 1..));
@@ -200,11 +199,9 @@ impl Tally {
                 SensorEvent::Error(SensorError::Dropped { first, count, .. }) => {
                     t.dropped.push((*first, *count));
                 }
-                SensorEvent::Error(
-                    err @ SensorError::Rejected {
-                        first, count, ..
-                    },
-                ) => t.rejected.push((*first, *count, err.kind())),
+                SensorEvent::Error(err @ SensorError::Rejected { first, count, .. }) => {
+                    t.rejected.push((*first, *count, err.kind()))
+                }
                 SensorEvent::Error(SensorError::EventsLost { count }) => t.events_lost += count,
                 SensorEvent::Error(other) => t.other.push(*other),
             }
@@ -231,7 +228,10 @@ impl Tally {
 /// When any of that fails.
 pub fn check_accounting(name: &str, tally: &Tally, st: &SessionStats, published: u64) {
     let cur = &st.current;
-    assert_eq!(tally.events_lost, 0, "{name}: the suite's consumer lost events");
+    assert_eq!(
+        tally.events_lost, 0,
+        "{name}: the suite's consumer lost events"
+    );
     assert_eq!(cur.position, published, "{name}: not caught up: {st:?}");
     assert_eq!(
         cur.accounted(),
@@ -318,7 +318,10 @@ pub fn lifecycle<H: SourceHarness>(mut h: H) {
         .iter()
         .filter(|e| matches!(e, SensorEvent::Connection { .. }))
         .count();
-    assert_eq!(disconnects, 1, "{name}: stop reported {disconnects} times: {after:?}");
+    assert_eq!(
+        disconnects, 1,
+        "{name}: stop reported {disconnects} times: {after:?}"
+    );
     assert!(
         matches!(
             after.last(),
@@ -375,7 +378,11 @@ pub fn in_order_nothing_lost<H: SourceHarness>(mut h: H) {
         h.published() - first_published,
         "{name}: frames published after the start went missing"
     );
-    assert!(later.len() as u64 >= h.frame_count(), "{name}: too few frames: {}", later.len());
+    assert!(
+        later.len() as u64 >= h.frame_count(),
+        "{name}: too few frames: {}",
+        later.len()
+    );
 }
 
 /// Case: bursts of several rings' worth; exact, typed accounting.
@@ -460,7 +467,10 @@ pub fn producer_stop_is_reported<H: StopHarness>(mut h: H) {
     drain(&mut h, &mut events);
     h.stop_producer();
     let begun = Instant::now();
-    while !Tally::of(&events).states.contains(&ConnectionState::Stopped) {
+    while !Tally::of(&events)
+        .states
+        .contains(&ConnectionState::Stopped)
+    {
         h.poll(&mut |e| events.push(e));
         if begun.elapsed() > PATIENCE {
             panic!("hang guard: {name}: producer stop never reported: {events:?}");

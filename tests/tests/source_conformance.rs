@@ -67,7 +67,8 @@ mod mock {
             self.queued += n;
             // Time passes while a producer writes (1 µs a frame): the session refuses a
             // `writeIndex` that moved more than a ring plus one frame per ns of its time.
-            self.src.push_steps([ScriptStep::Advance(Duration::from_micros(n))]);
+            self.src
+                .push_steps([ScriptStep::Advance(Duration::from_micros(n))]);
             self.src.push_steps(steps);
         }
         fn published(&self) -> u64 {
@@ -294,7 +295,8 @@ mod replay {
                         .push(v.nibp.map_or(FILL_U16, |n| n.systolic_mmhg));
                     r.nibp_diastolic_mmhg
                         .push(v.nibp.map_or(FILL_U16, |n| n.diastolic_mmhg));
-                    r.nibp_mean_mmhg.push(v.nibp.map_or(FILL_U16, |n| n.mean_mmhg));
+                    r.nibp_mean_mmhg
+                        .push(v.nibp.map_or(FILL_U16, |n| n.mean_mmhg));
                     r.temp_c.push(v.temp_c.unwrap_or(f32::NAN));
                     r.pulse_rate_bpm.push(v.pulse_rate_bpm.unwrap_or(FILL_U16));
                 }
@@ -423,5 +425,56 @@ mod replay {
             assert_eq!(*record, linux_pattern::record(k as u64));
             assert_eq!(t - data[0].0, k as u64 * STEP_NS);
         }
+    }
+
+    /// The same recording through an HDF5 file, as `vitalring record` writes it: the replay
+    /// source opened from the file delivers the recorded records.
+    #[test]
+    fn replay_source_opens_a_recording_file() {
+        use vitalring_recorder::h5::{FileFacts, H5Recording, Totals};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.h5");
+        let rec = recording();
+        let facts = FileFacts {
+            channel: rec.channel.clone(),
+            socket: "conformance.sock".into(),
+            first_epoch: rec.first_epoch,
+            frame_size: rec.frame_size,
+            frame_count: rec.frame_count,
+            started_unix_ns: 1_700_000_000_000_000_000,
+        };
+        let mut file = H5Recording::create(&path, &facts, &[None, None, None]).unwrap();
+        file.append(&rec.tables).unwrap();
+        file.close(&Totals::default()).unwrap();
+        let mut src = ReplayDataSource::open(&path, 2.0).unwrap();
+        assert_eq!(src.frames() as u64, FRAMES);
+        src.start().unwrap();
+        let mut got = Vec::new();
+        // 50 ms at speed 2: the frames recorded in the first 100 ms (0..=25).
+        src.poll_at(Duration::from_millis(50), &mut |e| got.push(e));
+        let data: Vec<_> = got
+            .iter()
+            .filter_map(|e| match e {
+                SensorEvent::Vitals { index, record, .. } => {
+                    Some((*index, Record::Vitals(*record)))
+                }
+                SensorEvent::Waveform { index, chunk, .. } => {
+                    Some((*index, Record::Waveform(chunk.clone())))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(data.len(), 26);
+        for (k, (index, record)) in data.iter().enumerate() {
+            assert_eq!(
+                (*index, record),
+                (k as u64, &linux_pattern::record(k as u64))
+            );
+        }
+        assert!(ReplayDataSource::open(&dir.path().join("missing.h5"), 1.0).is_err());
+        assert!(matches!(
+            ReplayDataSource::new(recording(), 0.0),
+            Err(vitalring_recorder::ReplaySourceError::Speed)
+        ));
     }
 }
