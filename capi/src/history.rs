@@ -282,7 +282,10 @@ mod tests {
         let all: Vec<_> = h.vitals(300.0).map(|r| r.index).collect();
         assert_eq!(all, (19..30).collect::<Vec<_>>());
         let last: Vec<_> = h.vitals(2.0).collect();
-        assert_eq!(last.iter().map(|r| r.index).collect::<Vec<_>>(), [27, 28, 29]);
+        assert_eq!(
+            last.iter().map(|r| r.index).collect::<Vec<_>>(),
+            [27, 28, 29]
+        );
         // Absent values stay absent.
         assert_eq!(last[0].vitals.temp_c, None);
         assert_eq!(last[1].vitals.temp_c, Some(36.5));

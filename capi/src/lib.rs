@@ -1050,16 +1050,19 @@ pub unsafe extern "C" fn vitalring_read_frames(
         .then(|| Duration::from_millis(u64::from(timeout_ms)));
     let max = usize::try_from(max_frames.max(1)).unwrap_or(usize::MAX);
     let body = |h: &mut vitalring_reader| {
-        let got = h
-            .pump
-            .for_each_frame(max, timeout, || false, |frame, record| {
+        let got = h.pump.for_each_frame(
+            max,
+            timeout,
+            || false,
+            |frame, record| {
                 if let Some(view) = frame_of(frame, record) {
                     // SAFETY: the caller guarantees `callback` is a valid function that does
                     // not re-enter this reader; `view` and the buffers it points to live
                     // until it returns.
                     unsafe { callback(ctx, &view) };
                 }
-            });
+            },
+        );
         let (code, n) = match got {
             Ok(n) => (VITALRING_OK, n),
             Err(WaitEnd::Timeout | WaitEnd::Interrupted) => (VITALRING_NO_EVENT, 0),

@@ -13,7 +13,8 @@
  *
  *   <mode>: delivered D dropped X rejected R data F sum S in T s: N frames/s
  *
- * F counts the vitals and waveform frames the program saw and S is the sum of every waveform
+ * The reader starts at the oldest frame the ring holds. F counts the vitals and waveform
+ * frames the program saw and S is the sum of every waveform
  * sample and heart rate it saw (the same in both modes for the same frames). Timing starts at
  * the first data frame. Pair it with the producer of `cargo run --release -p vitalring-capi
  * --example read_bench -- SOCKET CHANNEL produce FRAMES` (docs/c-api.md).
@@ -86,6 +87,8 @@ int main(int argc, char **argv) {
     vitalring_options_init(&opts);
     opts.socket_path = argv[1];
     opts.channel = argv[2];
+    /* Every frame the ring still holds, so no frame is missed however late the mapping is. */
+    opts.start = VITALRING_START_OLDEST;
     char err[256];
     vitalring_reader *reader = NULL;
     int rc = vitalring_connect(&opts, &reader, err, sizeof err);
