@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
@@ -73,7 +74,7 @@ class ChannelInfo:
     """A producer socket in the default socket directory (vitalring.channels)."""
 
     name: str
-    path: str
+    path: pathlib.Path
     live: bool
     state: str
     error: Optional[str]
