@@ -260,10 +260,8 @@ fn read_frames_hands_every_delivered_frame_to_the_callback_and_queues_the_rest()
     o.socket_path = path.as_ptr();
     let mut reader: *mut vitalring_reader = ptr::null_mut();
     // SAFETY: valid options and out pointer.
-    assert_eq!(
-        unsafe { vitalring_connect(&o, &mut reader, ptr::null_mut(), 0) },
-        VITALRING_OK
-    );
+    let got = unsafe { vitalring_connect(&o, &mut reader, ptr::null_mut(), 0) };
+    assert_eq!(got, VITALRING_OK);
     let mut seen = Seen::default();
     let ctx = (&raw mut seen).cast::<std::ffi::c_void>();
     let mut n = 99u32;
@@ -273,15 +271,11 @@ fn read_frames_hands_every_delivered_frame_to_the_callback_and_queues_the_rest()
     assert_eq!((rc, n), (VITALRING_OK, 0));
     let mut ev = MaybeUninit::<vitalring_event>::uninit();
     // SAFETY: a live handle and a writable event.
-    assert_eq!(
-        unsafe { vitalring_try_read(reader, ev.as_mut_ptr()) },
-        VITALRING_OK
-    );
+    let got = unsafe { vitalring_try_read(reader, ev.as_mut_ptr()) };
+    assert_eq!(got, VITALRING_OK);
     // SAFETY: written.
-    assert_eq!(
-        unsafe { ev.assume_init_ref() }.kind,
-        VITALRING_EVENT_CONNECTION
-    );
+    let got = unsafe { ev.assume_init_ref() }.kind;
+    assert_eq!(got, VITALRING_EVENT_CONNECTION);
     // Nothing at all: a timeout.
     // SAFETY: as above.
     let rc = unsafe { vitalring_read_frames(reader, Some(on_frame), ctx, 100, 20, &mut n) };
@@ -390,19 +384,15 @@ fn read_frames_hands_every_delivered_frame_to_the_callback_and_queues_the_rest()
     assert_eq!(seen.frames.len(), 10);
     let mut st = MaybeUninit::<vitalring_stats>::uninit();
     // SAFETY: a live handle and writable stats.
-    assert_eq!(
-        unsafe { vitalring_get_stats(reader, st.as_mut_ptr()) },
-        VITALRING_OK
-    );
+    let got = unsafe { vitalring_get_stats(reader, st.as_mut_ptr()) };
+    assert_eq!(got, VITALRING_OK);
     // SAFETY: written.
     let s = unsafe { st.assume_init() };
     assert_eq!((s.delivered, s.heartbeats, s.rejected), (11, 1, 1));
     // A null callback is refused.
     // SAFETY: as above.
-    assert_eq!(
-        unsafe { vitalring_read_frames(reader, None, ctx, 4, 0, &mut n) },
-        VITALRING_E_NULL
-    );
+    let got = unsafe { vitalring_read_frames(reader, None, ctx, 4, 0, &mut n) };
+    assert_eq!(got, VITALRING_E_NULL);
     // SAFETY: the handle from vitalring_connect, closed once.
     unsafe { vitalring_close(reader) };
     let _ = std::fs::remove_dir_all(&dir);

@@ -143,10 +143,8 @@ fn the_read_path_allocates_nothing() {
             assert_eq!(rc, VITALRING_OK);
         }
         // SAFETY: as above.
-        assert_eq!(
-            unsafe { vitalring_get_stats(reader, st.as_mut_ptr()) },
-            VITALRING_OK
-        );
+        let rc = unsafe { vitalring_get_stats(reader, st.as_mut_ptr()) };
+        assert_eq!(rc, VITALRING_OK);
         let after = ALLOCS.load(Ordering::Relaxed);
         assert_eq!(
             after - before,
