@@ -7,6 +7,8 @@
 //! | `dump` | [`dump`]: header and newest frames, checked |
 //! | `bench` | [`bench`]: `vitalring-bench` |
 //! | `demo` | [`demo`]: sim child + monitor |
+//! | `ls` | [`ls`]: the channels of this user, live or stale |
+//! | `ctl`, `readers` | [`ctl`]: requests to a producer (describe, stats, commands) |
 //! | `record`, `replay`, `export` | [`record`], [`replay`], [`export`]: HDF5 recordings (`vitalring-recorder`) |
 //!
 //! Everything platform-specific goes through [`link`]. See `docs/cli.md`.
@@ -15,11 +17,13 @@
 mod args;
 mod bench;
 mod clock;
+mod ctl;
 mod demo;
 mod dump;
 mod error;
 mod export;
 mod link;
+mod ls;
 mod monitor;
 mod record;
 mod replay;
@@ -52,6 +56,9 @@ fn run(cli: Cli) -> CliResult {
         Command::Record(r) => record::run(&r, &Stop::on_signals()?),
         Command::Replay(r) => replay::run(&r, &Stop::on_signals()?),
         Command::Export(x) => export::run(&x),
+        Command::Ls(l) => ls::run(&l),
+        Command::Ctl(c) => ctl::run(&c),
+        Command::Readers(r) => ctl::readers(&r),
     }
 }
 
@@ -73,7 +80,8 @@ fn usage_error(e: &clap::Error, argv: &[std::ffi::OsString]) -> ExitCode {
         .and_then(|a| a.to_str())
         .filter(|a| {
             [
-                "sim", "monitor", "dump", "bench", "demo", "record", "replay", "export",
+                "sim", "monitor", "dump", "bench", "demo", "record", "replay", "export", "ls",
+                "ctl", "readers",
             ]
             .contains(a)
         })
