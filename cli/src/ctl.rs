@@ -1,5 +1,4 @@
-//! `vitalring ctl CHANNEL COMMAND [ARGS]` and `vitalring readers CHANNEL`: requests on a
-//! producer's control socket (see `vitalring_linux::request` and `docs/handshake.md`).
+//! `vitalring ctl CHANNEL COMMAND [ARGS]`: requests on a producer's control socket (see `vitalring_linux::request` and `docs/handshake.md`).
 
 use std::io::Write;
 use std::time::Duration;
@@ -11,7 +10,7 @@ use vitalring_linux::request::{
 };
 use vitalring_linux::Token;
 
-use crate::args::{CtlArgs, ReadersArgs, RequestTarget};
+use crate::args::{CtlArgs, RequestTarget};
 use crate::error::{CliError, CliResult};
 
 /// Sends one request and returns the reply (refusals included).
@@ -30,23 +29,31 @@ pub fn ask(target: &RequestTarget, kind: RequestKind, words: &[&str]) -> CliResu
             })
         })
         .transpose()?;
-    let req = Request::new(kind, &target.channel, token.as_ref().map(Token::as_bytes), words)
-        .map_err(|e| CliError::usage(format!("cannot send {words:?}: {e}")))?;
+    let req = Request::new(
+        kind,
+        &target.channel,
+        token.as_ref().map(Token::as_bytes),
+        words,
+    )
+    .map_err(|e| CliError::usage(format!("cannot send {words:?}: {e}")))?;
     let options = ConnectOptions {
         timeout: Duration::from_secs_f64(target.timeout),
         allowed_server_uids: target.allow_server_uid.clone(),
         ..ConnectOptions::default()
     };
-    request::send_request(&socket, &req, &options).map_err(|e| {
-        CliError::connect(format!("cannot ask {}: {e}", socket.display()))
-    })
+    request::send_request(&socket, &req, &options)
+        .map_err(|e| CliError::connect(format!("cannot ask {}: {e}", socket.display())))
 }
 
-fn refused(channel: &str, what: &str, reply: &Reply) -> CliError {
+pub fn refused(channel: &str, what: &str, reply: &Reply) -> CliError {
     CliError::failure(if reply.body.is_empty() {
         format!("{channel} refused {what:?}: {}", reply.status)
     } else {
-        format!("{channel} refused {what:?} ({}): {}", reply.status.name(), reply.body)
+        format!(
+            "{channel} refused {what:?} ({}): {}",
+            reply.status.name(),
+            reply.body
+        )
     })
 }
 
@@ -111,61 +118,4 @@ pub fn run(args: &CtlArgs) -> CliResult {
     } else {
         Err(refused(channel, &what, &reply))
     }
-}
-
-/// `vitalring readers`.
-///
-/// # Errors
-/// No producer (exit 3), a refusal (exit 1).
-pub fn readers(args: &ReadersArgs) -> CliResult {
-    let reply = ask(&args.target, RequestKind::Stats, &[])?;
-    let channel = &args.target.channel;
-    if reply.status != RequestStatus::Ok {
-        return Err(refused(channel, "stats", &reply));
-    }
-    let stats = parse_stats(&reply.body)
-        .map_err(|e| CliError::failure(format!("invalid stats from {channel}: {e}")))?;
-    let mut out = std::io::stdout().lock();
-    let io = |e: std::io::Error| CliError::failure(format!("cannot write: {e}"));
-    if args.json {
-        let v = serde_json::to_value(&stats).unwrap_or(Value::Null);
-        return writeln!(out, "{v}").map_err(io);
-    }
-    let p = &stats.producer;
-    let d = &stats.channel;
-    writeln!(
-        out,
-        "{channel}: {} ({}), epoch {}, pid {}, up {:.0} s | published {} ({:.1}/s) | served {} \
-         refused {} evicted {} requests {} | {} reader(s)",
-        d.kind,
-        d.description,
-        d.epoch,
-        d.pid,
-        d.uptime_s,
-        p.published,
-        d.frame_rate_hz,
-        p.served,
-        p.refused,
-        p.evicted,
-        p.requests,
-        stats.readers.len()
-    )
-    .map_err(io)?;
-    if !stats.readers.is_empty() {
-        writeln!(
-            out,
-            "{:>4} {:>8} {:>6} {:>12} {:>8} {:>10} {:>8} {:>8} {:>8}",
-            "ID", "PID", "UID", "POSITION", "LAG", "DELIVERED", "DROPPED", "REJECTED", "SLEEPING"
-        )
-        .map_err(io)?;
-    }
-    for r in &stats.readers {
-        writeln!(
-            out,
-            "{:>4} {:>8} {:>6} {:>12} {:>8} {:>10} {:>8} {:>8} {:>8}",
-            r.id, r.pid, r.uid, r.position, r.lag, r.delivered, r.dropped, r.rejected, r.sleeping
-        )
-        .map_err(io)?;
-    }
-    Ok(())
 }

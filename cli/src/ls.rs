@@ -59,10 +59,7 @@ pub fn run(args: &LsArgs) -> CliResult {
         for e in entries.iter().filter(|e| e.liveness == Liveness::Stale) {
             match discovery::remove_stale(e) {
                 Ok(()) => removed.push(e.name.clone()),
-                Err(why) => eprintln!(
-                    "vitalring ls: kept {}: {why}",
-                    e.path.display()
-                ),
+                Err(why) => eprintln!("vitalring ls: kept {}: {why}", e.path.display()),
             }
         }
         entries.retain(|e| !removed.contains(&e.name));
@@ -82,7 +79,14 @@ pub fn run(args: &LsArgs) -> CliResult {
             writeln!(
                 out,
                 "{:<16} {:<7} {:<10} {:<8} {:<14} {:<16} {:>8} {:>8} {:>7}  DESCRIPTION",
-                "NAME", "STATE", "KIND", "ENCODING", "GEOMETRY", "EPOCH", "UPTIME", "RATE/S",
+                "NAME",
+                "STATE",
+                "KIND",
+                "ENCODING",
+                "GEOMETRY",
+                "EPOCH",
+                "UPTIME",
+                "RATE/S",
                 "READERS"
             )
             .map_err(io)?;

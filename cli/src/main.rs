@@ -8,7 +8,8 @@
 //! | `bench` | [`bench`]: `vitalring-bench` |
 //! | `demo` | [`demo`]: sim child + monitor |
 //! | `ls` | [`ls`]: the channels of this user, live or stale |
-//! | `ctl`, `readers` | [`ctl`]: requests to a producer (describe, stats, commands) |
+//! | `ctl` | [`ctl`]: requests to a producer (describe, stats, commands) |
+//! | `readers` | [`readers`]: a producer's counters and attached readers |
 //! | `record`, `replay`, `export` | [`record`], [`replay`], [`export`]: HDF5 recordings (`vitalring-recorder`) |
 //!
 //! Everything platform-specific goes through [`link`]. See `docs/cli.md`.
@@ -25,6 +26,7 @@ mod export;
 mod link;
 mod ls;
 mod monitor;
+mod readers;
 mod record;
 mod replay;
 mod signals;
@@ -58,7 +60,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Export(x) => export::run(&x),
         Command::Ls(l) => ls::run(&l),
         Command::Ctl(c) => ctl::run(&c),
-        Command::Readers(r) => ctl::readers(&r),
+        Command::Readers(r) => readers::run(&r),
     }
 }
 

@@ -243,7 +243,9 @@ impl BedControl {
             if args.is_empty() {
                 Ok(())
             } else {
-                Err(CommandError::BadArguments(format!("{name} takes no arguments")))
+                Err(CommandError::BadArguments(format!(
+                    "{name} takes no arguments"
+                )))
             }
         };
         let reply = match name {
@@ -255,11 +257,12 @@ impl BedControl {
                             .into(),
                     ));
                 };
-                let scenario: Scenario = which
-                    .parse()
-                    .map_err(|e: vitalring_sim::ParseScenarioError| {
-                        CommandError::BadArguments(e.to_string())
-                    })?;
+                let scenario: Scenario =
+                    which
+                        .parse()
+                        .map_err(|e: vitalring_sim::ParseScenarioError| {
+                            CommandError::BadArguments(e.to_string())
+                        })?;
                 if scenario.fault().is_some() {
                     return Err(CommandError::BadArguments(format!(
                         "{scenario} is a transport fault, not a patient condition: choose it \
@@ -373,7 +376,9 @@ impl<'a> Bed<'a> {
         seed: u64,
         start_wall: u64,
     ) -> Self {
-        let label = control.bed.map_or_else(String::new, |b| format!("bed{b}: "));
+        let label = control
+            .bed
+            .map_or_else(String::new, |b| format!("bed{b}: "));
         Self {
             sink,
             sim: Simulator::new(SimConfig::new(scenario, seed, start_wall)),
@@ -406,7 +411,12 @@ pub fn run(args: &SimArgs, stop: &Stop) -> CliResult {
     let encoding = args.encoding.name();
     // (endpoint, bed number, scenario, seed) of each channel.
     let channels: Vec<(Endpoint, Option<u32>, Scenario, u64)> = match args.beds {
-        None => vec![(args.endpoint.clone(), None, args.scenario.to_sim(), args.seed)],
+        None => vec![(
+            args.endpoint.clone(),
+            None,
+            args.scenario.to_sim(),
+            args.seed,
+        )],
         Some(n) => (1..=n)
             .map(|k| {
                 let (scenario, seed) = bed_plan(args.scenario.to_sim(), args.seed, k);
@@ -455,7 +465,13 @@ pub fn run(args: &SimArgs, stop: &Stop) -> CliResult {
             .zip(&controls)
             .zip(&channels)
             .map(|((p, c), (_, _, scenario, seed))| {
-                Bed::new(p as &mut dyn Sink, Arc::clone(c), *scenario, *seed, start_wall)
+                Bed::new(
+                    p as &mut dyn Sink,
+                    Arc::clone(c),
+                    *scenario,
+                    *seed,
+                    start_wall,
+                )
             })
             .collect();
         produce_beds(&mut beds, args, plan, stop, start_wall)

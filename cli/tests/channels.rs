@@ -88,8 +88,8 @@ impl Runtime {
     }
 
     fn describe(&self, channel: &str) -> Value {
-        let v: Value = serde_json::from_str(&self.ok(&["ctl", channel, "describe", "--json"]))
-            .unwrap();
+        let v: Value =
+            serde_json::from_str(&self.ok(&["ctl", channel, "describe", "--json"])).unwrap();
         assert_eq!(v["status"], "ok", "{v}");
         v["reply"].clone()
     }
@@ -136,7 +136,12 @@ impl Monitor {
     }
 
     /// Reads lines until `pred` holds for one (returned); `what` names it for the hang guard.
-    fn until(&mut self, what: &str, limit: Duration, mut pred: impl FnMut(&Value) -> bool) -> Value {
+    fn until(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        mut pred: impl FnMut(&Value) -> bool,
+    ) -> Value {
         let start = Instant::now();
         loop {
             if start.elapsed() > limit {
@@ -207,7 +212,14 @@ fn three_producers_are_listed_a_killed_one_is_stale_and_only_its_socket_is_clean
         &["ward-a"],
     );
     let _b = rt.sim(
-        &["--channel", "ward-b", "--encoding", "binary", "--frames", "1024"],
+        &[
+            "--channel",
+            "ward-b",
+            "--encoding",
+            "binary",
+            "--frames",
+            "1024",
+        ],
         &["ward-b"],
     );
     let _beds = rt.sim(&["--beds", "4"], &["bed1", "bed2", "bed3", "bed4"]);
@@ -233,8 +245,14 @@ fn three_producers_are_listed_a_killed_one_is_stale_and_only_its_socket_is_clean
     let bed3 = &by_name(&list, "bed3")["describe"];
     assert_eq!(bed3["description"], "bed 3, scenario afib");
     assert_eq!(bed3["encoding"], "json");
-    assert_eq!((bed3["frame_size"].as_u64(), bed3["frame_count"].as_u64()), (Some(4096), Some(2048)));
-    assert_eq!(by_name(&list, "bed1")["describe"]["description"], "bed 1, scenario normal");
+    assert_eq!(
+        (bed3["frame_size"].as_u64(), bed3["frame_count"].as_u64()),
+        (Some(4096), Some(2048))
+    );
+    assert_eq!(
+        by_name(&list, "bed1")["describe"]["description"],
+        "bed 1, scenario normal"
+    );
     let wa = &by_name(&list, "ward-a")["describe"];
     assert_eq!(wa["description"], "scenario afib");
     let wb = &by_name(&list, "ward-b")["describe"];
@@ -280,7 +298,12 @@ fn three_producers_are_listed_a_killed_one_is_stale_and_only_its_socket_is_clean
     let live = rt.ok(&["ls", "--json", "--live-only"]);
     assert!(!live.contains("ward-a"), "{live}");
     let table = rt.ok(&["ls"]);
-    assert!(table.lines().any(|l| l.starts_with("ward-a") && l.contains("stale")), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("ward-a") && l.contains("stale")),
+        "{table}"
+    );
 
     // --clean removes that socket and nothing else.
     assert!(rt.socket("ward-a").exists());
@@ -293,7 +316,16 @@ fn three_producers_are_listed_a_killed_one_is_stale_and_only_its_socket_is_clean
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     left.sort();
-    assert_eq!(left, ["bed1.sock", "bed2.sock", "bed3.sock", "bed4.sock", "ward-b.sock"]);
+    assert_eq!(
+        left,
+        [
+            "bed1.sock",
+            "bed2.sock",
+            "bed3.sock",
+            "bed4.sock",
+            "ward-b.sock"
+        ]
+    );
     let list = rt.ls();
     assert_eq!(list.len(), 5);
     assert!(list.iter().all(|e| e["state"] == "live"));
@@ -326,7 +358,10 @@ fn ctl_scenario_changes_only_that_bed_without_a_new_epoch_or_a_gap() {
 
     let out = rt.ok(&["ctl", "bed2", "scenario", "tachycardia"]);
     assert!(out.contains("scenario tachycardia"), "{out}");
-    assert_eq!(rt.describe("bed2")["description"], "bed 2, scenario tachycardia");
+    assert_eq!(
+        rt.describe("bed2")["description"],
+        "bed 2, scenario tachycardia"
+    );
 
     // bed2's heart rate ramps up to the tachycardia's rate (72 -> 150 bpm over 30 s).
     m2.until("bed2 heart rate >= 130", Duration::from_secs(90), |v| {
@@ -340,11 +375,19 @@ fn ctl_scenario_changes_only_that_bed_without_a_new_epoch_or_a_gap() {
     }
     assert_eq!(rt.describe("bed1")["description"], "bed 1, scenario normal");
     assert_eq!(rt.describe("bed3")["description"], before3);
-    assert_eq!(rt.describe("bed4")["description"], "bed 4, scenario desaturation");
+    assert_eq!(
+        rt.describe("bed4")["description"],
+        "bed 4, scenario desaturation"
+    );
     // No reader saw a new epoch, a drop, a reject or a gap in any waveform.
     for (name, m) in [("bed1", &m1), ("bed2", &m2), ("bed4", &m4)] {
         assert!(m.errors().is_empty(), "{name}: {:?}", m.errors());
-        assert_eq!(m.connected_epochs().len(), 1, "{name}: {:?}", m.connected_epochs());
+        assert_eq!(
+            m.connected_epochs().len(),
+            1,
+            "{name}: {:?}",
+            m.connected_epochs()
+        );
         assert!(m.waveforms_contiguous(), "{name}: a waveform gap");
     }
 }
@@ -386,7 +429,9 @@ fn alarm_test_shows_alarming_vitals_for_its_duration() {
     let rt = Runtime::new("alarm");
     let _p = rt.sim(&["--channel", "al"], &["al"]);
     let mut m = rt.monitor("al");
-    m.until("normal vitals", LIMIT, |v| Monitor::hr(v).is_some_and(|hr| hr < 100));
+    m.until("normal vitals", LIMIT, |v| {
+        Monitor::hr(v).is_some_and(|hr| hr < 100)
+    });
     rt.ok(&["ctl", "al", "alarm-test", "1"]);
     m.until("alarm-test vitals", LIMIT, |v| {
         Monitor::hr(v) == Some(170) && v["spo2"] == 80
@@ -409,12 +454,17 @@ fn raw(socket: &Path, bytes: &[u8]) -> Reply {
     let _ = s.read_to_end(&mut buf);
     match parse_reply(&buf) {
         Ok(Answer::Reply(r)) => r,
-        other => panic!("no whole reply to {} bytes: {other:?} ({buf:?})", bytes.len()),
+        other => panic!(
+            "no whole reply to {} bytes: {other:?} ({buf:?})",
+            bytes.len()
+        ),
     }
 }
 
 fn request(kind: RequestKind, channel: &str, token: Option<&[u8]>, words: &[&str]) -> Vec<u8> {
-    Request::new(kind, channel, token, words).unwrap().to_bytes()
+    Request::new(kind, channel, token, words)
+        .unwrap()
+        .to_bytes()
 }
 
 #[test]
@@ -425,16 +475,28 @@ fn bad_requests_get_their_status_and_the_producer_keeps_serving() {
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
     let tok = token.to_str().unwrap();
     let _p = Proc(
-        rt.command(&["sim", "--channel", "rq", "--token-file", tok, "--log-every", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+        rt.command(&[
+            "sim",
+            "--channel",
+            "rq",
+            "--token-file",
+            tok,
+            "--log-every",
+            "0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
     );
     let sock = rt.socket("rq");
     let start = Instant::now();
-    while !rt.run(&["ctl", "rq", "describe", "--token-file", tok]).status.success() {
+    while !rt
+        .run(&["ctl", "rq", "describe", "--token-file", tok])
+        .status
+        .success()
+    {
         if start.elapsed() > LIMIT {
             panic!("hang guard: rq never answered");
         }
@@ -498,15 +560,26 @@ fn bad_requests_get_their_status_and_the_producer_keeps_serving() {
     let r = raw_partial(&sock, &good[..100]);
     assert_eq!(r.status, RequestStatus::Malformed);
     // Nothing of that paused the producer (the unknown or refused commands did nothing) ...
-    let d: Value = serde_json::from_str(&rt.ok(&["ctl", "rq", "describe", "--token-file", tok]))
-        .unwrap();
+    let d: Value =
+        serde_json::from_str(&rt.ok(&["ctl", "rq", "describe", "--token-file", tok])).unwrap();
     assert_eq!(d["description"], "scenario normal");
     // ... and it still serves readers: a follow-up handshake.
-    rt.ok(&["dump", "--channel", "rq", "--token-file", tok, "--last", "1"]);
+    rt.ok(&[
+        "dump",
+        "--channel",
+        "rq",
+        "--token-file",
+        tok,
+        "--last",
+        "1",
+    ]);
     // And the stats count the requests, and the refusals did not count as refused handshakes.
     let s: Value =
         serde_json::from_str(&rt.ok(&["readers", "rq", "--json", "--token-file", tok])).unwrap();
-    assert!(s["producer"]["requests"].as_u64().unwrap() >= cases.len() as u64, "{s}");
+    assert!(
+        s["producer"]["requests"].as_u64().unwrap() >= cases.len() as u64,
+        "{s}"
+    );
     assert_eq!(s["producer"]["served"], 1, "{s}");
     assert!(s["readers"].is_array(), "{s}");
     // `ctl` says what was refused in one line, exit 1.
@@ -561,14 +634,25 @@ fn a_uid_allowed_to_read_is_refused_commands_unless_allowed_to_command() {
     };
     let as_nobody = |sock: &Path, channel: &str, words: &[&str]| {
         let mut c = Command::new(BIN);
-        c.args(["ctl", channel, "--json", "--allow-server-uid", "0", "--socket"])
-            .arg(sock)
-            .args(words)
-            .uid(nobody)
-            .gid(nobody);
+        c.args([
+            "ctl",
+            channel,
+            "--json",
+            "--allow-server-uid",
+            "0",
+            "--socket",
+        ])
+        .arg(sock)
+        .args(words)
+        .uid(nobody)
+        .gid(nobody);
         let out = run_cmd(c);
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        (out.status.code(), v, String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            v,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let status = |r: &(Option<i32>, Value, String)| r.1["status"].as_str().unwrap_or("").to_owned();
 
@@ -584,14 +668,30 @@ fn a_uid_allowed_to_read_is_refused_commands_unless_allowed_to_command() {
     let r = as_nobody(&s1, "readonly", &["stats"]);
     assert_eq!(status(&r), "ok", "{r:?}");
     let r = as_nobody(&s1, "readonly", &["pause"]);
-    assert_eq!((r.0, status(&r)), (Some(1), "not_permitted".to_owned()), "{r:?}");
+    assert_eq!(
+        (r.0, status(&r)),
+        (Some(1), "not_permitted".to_owned()),
+        "{r:?}"
+    );
     let r = as_nobody(&s1, "readonly", &["describe"]);
-    assert!(!r.1["reply"]["description"].as_str().unwrap().contains("paused"));
+    assert!(!r.1["reply"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("paused"));
 
     // Allowed to command as well.
-    let (_p2, s2) = start_sim("commander", &["--allow-uid", "65534", "--command-uid", "65534"]);
+    let (_p2, s2) = start_sim(
+        "commander",
+        &["--allow-uid", "65534", "--command-uid", "65534"],
+    );
     let r = as_nobody(&s2, "commander", &["pause"]);
     assert_eq!(status(&r), "ok", "{r:?}");
     let r = as_nobody(&s2, "commander", &["describe"]);
-    assert!(r.1["reply"]["description"].as_str().unwrap().ends_with(", paused"), "{r:?}");
+    assert!(
+        r.1["reply"]["description"]
+            .as_str()
+            .unwrap()
+            .ends_with(", paused"),
+        "{r:?}"
+    );
 }

@@ -168,8 +168,15 @@ impl core::fmt::Display for CleanError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::Live => write!(f, "a producer answers there; not removed"),
-            Self::Replaced => write!(f, "the socket was replaced since it was listed; not removed"),
-            Self::Unknown(e) => write!(f, "cannot tell whether it is live: {}", e.desc().to_lowercase()),
+            Self::Replaced => write!(
+                f,
+                "the socket was replaced since it was listed; not removed"
+            ),
+            Self::Unknown(e) => write!(
+                f,
+                "cannot tell whether it is live: {}",
+                e.desc().to_lowercase()
+            ),
             Self::Remove(e) => write!(f, "cannot remove it: {}", e.desc().to_lowercase()),
         }
     }
@@ -189,9 +196,8 @@ pub fn remove_stale(entry: &ChannelEntry) -> Result<(), CleanError> {
         Liveness::Live => return Err(CleanError::Live),
         Liveness::Unknown(e) => return Err(CleanError::Unknown(e)),
     }
-    let meta = std::fs::symlink_metadata(&entry.path).map_err(|e| {
-        CleanError::Remove(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-    })?;
+    let meta = std::fs::symlink_metadata(&entry.path)
+        .map_err(|e| CleanError::Remove(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
     if (meta.dev(), meta.ino()) != entry.identity || !meta.file_type().is_socket() {
         return Err(CleanError::Replaced);
     }

@@ -55,7 +55,9 @@ pub use discovery::{list_channels, ChannelEntry, Liveness};
 pub use lease::{ReaderInfo, ReaderTable};
 pub use map::{RoMapping, RwMapping};
 pub use producer::{Producer, ProducerConfig, ProducerError, SharedMemoryProducer};
-pub use request::{ChannelMeta, CommandError, Describe, Reply, Request, RequestKind, RequestStatus, Stats};
+pub use request::{
+    ChannelMeta, CommandError, Describe, Reply, Request, RequestKind, RequestStatus, Stats,
+};
 pub use server::{ControlServer, ListenError, ServeError, ServeEvent, ServerConfig};
 pub use source::{LiveReader, Polling, SharedMemorySensorDataSource, SourceConfig, SourceError};
 pub use token::{Token, TokenError};

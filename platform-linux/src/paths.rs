@@ -334,7 +334,10 @@ mod tests {
     fn channel_names_follow_one_rule() {
         assert_eq!(check_channel("bed-1.icu_a"), Ok(()));
         assert_eq!(check_channel(""), Err(ChannelNameError::Empty));
-        assert_eq!(check_channel(&"a".repeat(65)), Err(ChannelNameError::TooLong(65)));
+        assert_eq!(
+            check_channel(&"a".repeat(65)),
+            Err(ChannelNameError::TooLong(65))
+        );
         assert_eq!(check_channel("bed 1"), Err(ChannelNameError::Charset));
         assert_eq!(check_channel("../x"), Err(ChannelNameError::Charset));
         assert_eq!(check_channel(".x"), Err(ChannelNameError::Reserved));

@@ -486,7 +486,11 @@ impl Request {
                 len: bytes.len(),
                 needed: REQUEST_HEADER_SIZE + body_len,
             })?;
-        let n = h.channel.iter().position(|&b| b == 0).unwrap_or(MAX_CHANNEL_LEN);
+        let n = h
+            .channel
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(MAX_CHANNEL_LEN);
         if h.channel[n..].iter().any(|&b| b != 0) {
             return Err(RequestError::Channel);
         }
@@ -1052,8 +1056,8 @@ pub fn send_request(
     request: &Request,
     options: &ConnectOptions,
 ) -> Result<Reply, RequestClientError> {
-    let stream = crate::client::authenticated_stream(path, options)
-        .map_err(RequestClientError::Connect)?;
+    let stream =
+        crate::client::authenticated_stream(path, options).map_err(RequestClientError::Connect)?;
     let deadline = Instant::now() + options.timeout;
     let bytes = request.to_bytes();
     let mut off = 0;
@@ -1189,7 +1193,10 @@ mod tests {
         assert_eq!(Request::parse(&b), Err(RequestError::UnknownKind(9)));
         let mut b = ok.clone();
         b[140..144].copy_from_slice(&100_000u32.to_le_bytes());
-        assert!(matches!(request_len(&b), Some(Err(RequestError::TooLarge { .. }))));
+        assert!(matches!(
+            request_len(&b),
+            Some(Err(RequestError::TooLarge { .. }))
+        ));
         assert_eq!(
             Request::parse(&b).unwrap_err().status(),
             RequestStatus::TooLarge
@@ -1217,7 +1224,10 @@ mod tests {
     fn replies_and_handshake_refusals_parse() {
         let r = Reply::new(RequestStatus::NotPermitted, "no");
         let b = r.to_bytes();
-        assert_eq!(parse_reply(&b[..10]), Ok(Answer::NeedMore(REPLY_HEADER_SIZE)));
+        assert_eq!(
+            parse_reply(&b[..10]),
+            Ok(Answer::NeedMore(REPLY_HEADER_SIZE))
+        );
         assert_eq!(parse_reply(&b[..17]), Ok(Answer::NeedMore(18)));
         assert_eq!(parse_reply(&b), Ok(Answer::Reply(r)));
         let refused = ControlMessage::failure(Status::UidNotAllowed).to_bytes();

@@ -984,8 +984,13 @@ impl EventLoop<'_> {
                     RequestKind::Command => r.words().join(" "),
                     k => k.name().to_owned(),
                 };
-                let reply =
-                    crate::request::answer(&cfg.requests, cfg.token.as_ref(), may_command, &view, r);
+                let reply = crate::request::answer(
+                    &cfg.requests,
+                    cfg.token.as_ref(),
+                    may_command,
+                    &view,
+                    r,
+                );
                 (what, reply)
             }
         };

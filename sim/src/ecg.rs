@@ -50,9 +50,9 @@ use core::f64::consts::TAU;
 use crate::pleth;
 use crate::ring::Ring;
 use crate::rng::{stream, Rng};
-use crate::scenario::{Rhythm, Script, Targets};
 #[cfg(test)]
 use crate::scenario::Scenario;
+use crate::scenario::{Rhythm, Script, Targets};
 
 /// P wave: amplitude µV, width (sd) s, centre before the R peak s at rates
 /// up to [`P_AT_FROM_RR_S`]; at faster rates the centre moves linearly to

@@ -323,7 +323,6 @@ impl Script {
     }
 }
 
-
 impl fmt::Display for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
