@@ -242,7 +242,8 @@ pub fn check_channel(name: &str) -> Result<(), ChannelNameError> {
 
 /// The metadata rules a producer's `describe` answer follows (checked by the producer before
 /// it serves, and by every client that reads a `describe`): `kind` 1..=32 of `[a-z0-9_-]`,
-/// `description` at most 200 bytes without control characters, `encoding` `json` or `binary`.
+/// `description` at most 200 bytes without control characters, `encoding` `json`, `binary` or
+/// `unspecified`.
 ///
 /// # Errors
 /// [`crate::request::MetaError`].
@@ -263,7 +264,7 @@ pub fn check_meta(
     if description.len() > MAX_DESCRIPTION_LEN || description.chars().any(char::is_control) {
         return Err(MetaError::Description);
     }
-    if !matches!(encoding, "json" | "binary") {
+    if !matches!(encoding, "json" | "binary" | "unspecified") {
         return Err(MetaError::Encoding(encoding.to_owned()));
     }
     Ok(())

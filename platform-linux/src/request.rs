@@ -656,14 +656,25 @@ pub fn parse_reply(bytes: &[u8]) -> Result<Answer, RequestError> {
 // --- What the producer answers ----------------------------------------------------------------
 
 /// What a producer says about its channel (set by the producer, may change while it runs).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The default: kind `producer`, no description, encoding `unspecified`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelMeta {
     /// What produces the data: `simulator`, `replay`, `bridge`, … (a channel-name-like word).
     pub kind: String,
     /// One line for people, e.g. "bed 3, scenario afib" (at most 200 bytes, printable).
     pub description: String,
-    /// Payload encoding: `json` or `binary`.
+    /// Payload encoding: `json`, `binary` or `unspecified`.
     pub encoding: String,
+}
+
+impl Default for ChannelMeta {
+    fn default() -> Self {
+        Self {
+            kind: "producer".into(),
+            description: String::new(),
+            encoding: "unspecified".into(),
+        }
+    }
 }
 
 /// Longest [`ChannelMeta::description`].
@@ -678,7 +689,7 @@ pub enum MetaError {
     Kind(String),
     /// `description` is longer than 200 bytes or holds control characters.
     Description,
-    /// `encoding` is not `json` or `binary`.
+    /// `encoding` is not `json`, `binary` or `unspecified`.
     Encoding(String),
 }
 
@@ -691,7 +702,7 @@ impl core::fmt::Display for MetaError {
                 "invalid channel description: at most {MAX_DESCRIPTION_LEN} bytes, no control \
                  characters"
             ),
-            Self::Encoding(e) => write!(f, "invalid encoding {e:?}: json or binary"),
+            Self::Encoding(e) => write!(f, "invalid encoding {e:?}: json, binary or unspecified"),
         }
     }
 }
@@ -1218,6 +1229,11 @@ mod tests {
         assert!(Request::new(RequestKind::Command, "x", None, &[]).is_err());
         assert!(Request::new(RequestKind::Command, "x", None, &["a b"]).is_err());
         assert!(Request::new(RequestKind::Stats, "x", None, &["a"]).is_err());
+    }
+
+    #[test]
+    fn the_default_metadata_is_valid() {
+        assert_eq!(ChannelMeta::default().check(), Ok(()));
     }
 
     #[test]
