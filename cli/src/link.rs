@@ -189,10 +189,24 @@ impl Producer {
     /// # Errors
     /// Bad channel, socket in use, no memfd.
     pub fn create(endpoint: &Endpoint, geometry: Geometry) -> CliResult<Self> {
+        Self::create_with(endpoint, geometry, |_| {})
+    }
+
+    /// [`Producer::create`] with the producer configuration adjusted by `adjust` (request
+    /// handling, allowed uids) before the producer starts.
+    ///
+    /// # Errors
+    /// As [`Producer::create`].
+    pub fn create_with(
+        endpoint: &Endpoint,
+        geometry: Geometry,
+        adjust: impl FnOnce(&mut ProducerConfig),
+    ) -> CliResult<Self> {
         let mut config = ProducerConfig::new(&endpoint.channel);
         config.socket_path = endpoint.socket.clone();
         config.geometry = geometry;
         config.token = token(endpoint)?;
+        adjust(&mut config);
         let path = socket_path(endpoint);
         let inner = SharedMemoryProducer::create(config).map_err(|e| match e {
             ProducerError::Listen(ListenError::Other(errno)) => CliError::failure(format!(

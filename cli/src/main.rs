@@ -7,6 +7,9 @@
 //! | `dump` | [`dump`]: header and newest frames, checked |
 //! | `bench` | [`bench`]: `vitalring-bench` |
 //! | `demo` | [`demo`]: sim child + monitor |
+//! | `ls` | [`ls`]: the channels of this user, live or stale |
+//! | `ctl` | [`ctl`]: requests to a producer (describe, stats, commands) |
+//! | `readers` | [`readers`]: a producer's counters and attached readers |
 //! | `record`, `replay`, `export` | [`record`], [`replay`], [`export`]: HDF5 recordings (`vitalring-recorder`) |
 //! | `station` (= `monitor --all`) | [`station`]: every live channel at once, one tile per bed |
 //!
@@ -16,12 +19,15 @@
 mod args;
 mod bench;
 mod clock;
+mod ctl;
 mod demo;
 mod dump;
 mod error;
 mod export;
 mod link;
+mod ls;
 mod monitor;
+mod readers;
 mod record;
 mod replay;
 mod signals;
@@ -59,6 +65,9 @@ fn run(cli: Cli) -> CliResult {
         Command::Record(r) => record::run(&r, &Stop::on_signals()?),
         Command::Replay(r) => replay::run(&r, &Stop::on_signals()?),
         Command::Export(x) => export::run(&x),
+        Command::Ls(l) => ls::run(&l),
+        Command::Ctl(c) => ctl::run(&c),
+        Command::Readers(r) => readers::run(&r),
     }
 }
 
@@ -80,7 +89,8 @@ fn usage_error(e: &clap::Error, argv: &[std::ffi::OsString]) -> ExitCode {
         .and_then(|a| a.to_str())
         .filter(|a| {
             [
-                "sim", "monitor", "dump", "bench", "demo", "record", "replay", "export", "station",
+                "sim", "monitor", "dump", "bench", "demo", "record", "replay", "export", "ls",
+                "ctl", "readers", "station",
             ]
             .contains(a)
         })

@@ -342,6 +342,20 @@ fn check_server(stream: &UnixStream, allowed: &[u32]) -> Result<(), HandshakeErr
     })
 }
 
+/// A connected stream to `path` whose server is authenticated as for a handshake (private
+/// default directory, server uid) — nothing has been sent yet. Used by requests.
+pub(crate) fn authenticated_stream(
+    path: &Path,
+    options: &ConnectOptions,
+) -> Result<UnixStream, HandshakeError> {
+    if let Some(dir) = path.parent().filter(|d| is_default_dir(d)) {
+        check_private_dir(dir).map_err(HandshakeError::SocketDir)?;
+    }
+    let stream = connect_stream(path, options.timeout).map_err(|e| map_connect_errno(e, path))?;
+    check_server(&stream, &options.allowed_server_uids)?;
+    Ok(stream)
+}
+
 /// Steps 0–4 of the handshake: the server is authenticated, the memfd received and checked but
 /// not mapped. No `Busy` retry here (see [`connect_retrying`]).
 ///

@@ -10,7 +10,9 @@
 //! | [`ring`] | memfd creation, seals, `fstat` facts |
 //! | [`map`] | read-write (producer) and read-only (reader) mappings as core regions (`unsafe`) |
 //! | [`fdpass`] | `recvmsg` with `SCM_RIGHTS` that never leaks a descriptor (`unsafe`) |
-//! | [`paths`], [`token`] | default socket paths, the private directory, token files |
+//! | [`paths`], [`token`] | default socket paths, the private directory, channel-name and metadata rules, token files |
+//! | [`request`] | requests beside the handshake: `describe`, `stats`, producer commands; pure parsers |
+//! | [`discovery`] | the channels of this user: sockets in the default directory, probed with `describe` |
 //! | [`server`] | the control server: one event loop, peer credentials, token, deadlines, pending-connection caps |
 //! | [`client`] | the reader side of the handshake: server authentication and every check before `mmap` |
 //! | [`process`] | `PR_SET_DUMPABLE` 0 for producers and readers |
@@ -39,6 +41,7 @@ pub mod map;
 pub mod paths;
 pub mod process;
 pub mod producer;
+pub mod request;
 pub mod ring;
 pub mod server;
 pub mod source;
@@ -52,6 +55,9 @@ pub use discovery::{list_channels, ChannelEntry, Liveness};
 pub use lease::{ReaderInfo, ReaderTable};
 pub use map::{RoMapping, RwMapping};
 pub use producer::{Producer, ProducerConfig, ProducerError, SharedMemoryProducer};
+pub use request::{
+    ChannelMeta, CommandError, Describe, Reply, Request, RequestKind, RequestStatus, Stats,
+};
 pub use server::{ControlServer, ListenError, ServeError, ServeEvent, ServerConfig};
 pub use source::{LiveReader, Polling, SharedMemorySensorDataSource, SourceConfig, SourceError};
 pub use token::{Token, TokenError};

@@ -58,6 +58,8 @@ pub struct ProducerConfig {
     pub log: Option<LogFn>,
     /// Fixed epoch (tests); `None` draws a random one.
     pub epoch: Option<u64>,
+    /// What `describe`, `stats` and commands are answered with (see [`crate::request`]).
+    pub requests: crate::request::RequestConfig,
 }
 
 impl core::fmt::Debug for ProducerConfig {
@@ -72,6 +74,7 @@ impl core::fmt::Debug for ProducerConfig {
             .field("max_pending", &self.max_pending)
             .field("max_pending_per_uid", &self.max_pending_per_uid)
             .field("epoch", &self.epoch)
+            .field("requests", &self.requests)
             .finish_non_exhaustive()
     }
 }
@@ -90,6 +93,7 @@ impl ProducerConfig {
             max_pending_per_uid: DEFAULT_MAX_PENDING_PER_UID,
             log: None,
             epoch: None,
+            requests: crate::request::RequestConfig::default(),
         }
     }
 }
@@ -107,6 +111,8 @@ pub enum ProducerError {
     Listen(ListenError),
     /// The process could not be made non-dumpable.
     Harden(HardenError),
+    /// The channel metadata breaks a rule.
+    Meta(crate::request::MetaError),
 }
 
 impl core::fmt::Display for ProducerError {
@@ -117,6 +123,7 @@ impl core::fmt::Display for ProducerError {
             Self::Ring(e) => write!(f, "{e}"),
             Self::Listen(e) => write!(f, "{e}"),
             Self::Harden(e) => write!(f, "{e}"),
+            Self::Meta(e) => write!(f, "{e}"),
         }
     }
 }
@@ -131,6 +138,7 @@ pub struct SharedMemoryProducer {
     server: Option<ControlServer>,
     last_beat_ns: u64,
     last_beat_ms: u64,
+    figures: Arc<crate::request::ProducerFigures>,
 }
 
 impl core::fmt::Debug for SharedMemoryProducer {
@@ -166,11 +174,19 @@ impl SharedMemoryProducer {
                 p
             }
         };
+        config
+            .requests
+            .meta
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .check()
+            .map_err(ProducerError::Meta)?;
         let epoch = config
             .epoch
             .filter(|e| *e != 0)
             .unwrap_or_else(random_epoch);
         let mut producer = Self::without_server(&config.channel, config.geometry, epoch)?;
+        producer.figures = Arc::clone(&config.requests.figures);
         let server = ControlServer::start(
             ServerConfig {
                 path,
@@ -181,6 +197,7 @@ impl SharedMemoryProducer {
                 max_pending: config.max_pending,
                 max_pending_per_uid: config.max_pending_per_uid,
                 log: config.log,
+                requests: config.requests,
             },
             RingOffer {
                 fd: Arc::clone(&producer.fd),
@@ -218,6 +235,7 @@ impl SharedMemoryProducer {
             server: None,
             last_beat_ns: clock::monotonic_ns(),
             last_beat_ms: clock::wall_ms(),
+            figures: Arc::default(),
         })
     }
 
@@ -291,8 +309,11 @@ impl SharedMemoryProducer {
         timestamp_ns: u64,
     ) -> Result<u64, WriteError> {
         let now = self.beat_value(false);
-        self.writer
-            .publish_record(record, encoding, UnixNs(timestamp_ns), now)
+        let r = self
+            .writer
+            .publish_record(record, encoding, UnixNs(timestamp_ns), now);
+        self.figures.note(self.writer.published(), now.0);
+        r
     }
 
     /// Publishes a raw payload (no encoding or validation of the payload; readers still check
@@ -302,13 +323,17 @@ impl SharedMemoryProducer {
     /// [`WriteError::PayloadTooLarge`].
     pub fn publish_raw(&mut self, meta: FrameMeta, payload: &[u8]) -> Result<u64, WriteError> {
         let now = self.beat_value(false);
-        self.writer.publish(meta, payload, now)
+        let r = self.writer.publish(meta, payload, now);
+        self.figures.note(self.writer.published(), now.0);
+        r
     }
 
     /// Publishes an empty heartbeat frame (type 3); returns its ring index.
     pub fn publish_heartbeat(&mut self) -> u64 {
         let now = self.beat_value(true);
-        self.writer.publish_heartbeat(clock::wall(), now)
+        let r = self.writer.publish_heartbeat(clock::wall(), now);
+        self.figures.note(self.writer.published(), now.0);
+        r
     }
 
     /// Marks the ring "producer stopped" (also done on drop): readers deliver what was
@@ -326,6 +351,7 @@ impl SharedMemoryProducer {
         }
         let v = self.beat_value(true);
         self.writer.heartbeat(v);
+        self.figures.note(self.writer.published(), v.0);
         true
     }
 

@@ -98,6 +98,8 @@ pub struct ServerConfig {
     pub max_pending_per_uid: usize,
     /// Where events go; `None` prints refusals to stderr (rate-limited).
     pub log: Option<LogFn>,
+    /// What requests (`describe`, `stats`, commands) are answered with, and who may command.
+    pub requests: crate::request::RequestConfig,
 }
 
 impl core::fmt::Debug for ServerConfig {
@@ -110,6 +112,7 @@ impl core::fmt::Debug for ServerConfig {
             .field("handshake_timeout", &self.handshake_timeout)
             .field("max_pending", &self.max_pending)
             .field("max_pending_per_uid", &self.max_pending_per_uid)
+            .field("requests", &self.requests)
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +131,7 @@ impl ServerConfig {
             max_pending: DEFAULT_MAX_PENDING,
             max_pending_per_uid: DEFAULT_MAX_PENDING_PER_UID,
             log: None,
+            requests: crate::request::RequestConfig::default(),
         }
     }
 }
@@ -153,6 +157,17 @@ pub enum ServeEvent {
     },
     /// `accept` itself failed (e.g. `EMFILE`); the server keeps going.
     AcceptFailed(Errno),
+    /// A request (`describe`, `stats`, a command) was answered (see [`crate::request`]).
+    Answered {
+        /// Peer uid.
+        uid: u32,
+        /// Peer pid.
+        pid: i32,
+        /// What was asked (`describe`, `stats`, the command's words), or why it was invalid.
+        request: String,
+        /// The answer's status.
+        status: crate::request::RequestStatus,
+    },
 }
 
 impl core::fmt::Display for ServeEvent {
@@ -170,6 +185,12 @@ impl core::fmt::Display for ServeEvent {
                 write!(f, ": {error}")
             }
             Self::AcceptFailed(e) => write!(f, "accept failed: {}", e.desc().to_lowercase()),
+            Self::Answered {
+                uid,
+                pid,
+                request,
+                status,
+            } => write!(f, "request {request} from pid {pid} uid {uid}: {status}"),
         }
     }
 }
@@ -318,6 +339,8 @@ pub struct ServerStats {
     pub refused: u64,
     /// Of `refused`: pending connections evicted to make room for newer ones.
     pub evicted: u64,
+    /// Requests answered (any status).
+    pub requests: u64,
 }
 
 struct Shared {
@@ -328,6 +351,7 @@ struct Shared {
     evicted: AtomicU64,
     stop: AtomicBool,
     readers: crate::lease::ReaderTable,
+    requests: AtomicU64,
 }
 
 /// A running control server. Dropping it stops the server thread and removes the socket file
@@ -497,6 +521,7 @@ impl ControlServer {
             refused: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            requests: AtomicU64::new(0),
         });
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -536,6 +561,7 @@ impl ControlServer {
             served: self.shared.served.load(Ordering::Relaxed),
             refused: self.shared.refused.load(Ordering::Relaxed),
             evicted: self.shared.evicted.load(Ordering::Relaxed),
+            requests: self.shared.requests.load(Ordering::Relaxed),
         }
     }
 }
@@ -575,7 +601,8 @@ struct Pending {
     uid: u32,
     pid: i32,
     deadline: Instant,
-    buf: [u8; HELLO_SIZE],
+    /// A Hello, or a request (header and body, see [`crate::request`]).
+    buf: [u8; crate::request::MAX_REQUEST],
     got: usize,
 }
 
@@ -587,15 +614,26 @@ enum Step {
     Hello(Hello),
     /// Refuse with this error.
     Fail(ServeError),
+    /// A whole request, or the reason it is not valid (answered by [`crate::request`]).
+    Request(Result<crate::request::Request, crate::request::RequestError>),
 }
 
 impl Pending {
     /// Reads whatever has arrived (never blocks).
     fn step(&mut self) -> Step {
-        while self.got < HELLO_SIZE {
+        loop {
+            // The first 4 bytes say whether this is a Hello or a request (and how long).
+            let need = match crate::request::request_len(&self.buf[..self.got]) {
+                None => HELLO_SIZE,
+                Some(Ok(n)) => n,
+                Some(Err(e)) => return Step::Request(Err(e)),
+            };
+            if self.got >= need {
+                break;
+            }
             match socket::recv(
                 self.stream.as_raw_fd(),
-                &mut self.buf[self.got..],
+                &mut self.buf[self.got..need],
                 MsgFlags::MSG_DONTWAIT,
             ) {
                 Ok(0) => {
@@ -607,7 +645,8 @@ impl Pending {
                 }
                 Ok(n) => {
                     self.got += n;
-                    if let Err(w) = Hello::check_prefix(&self.buf[..self.got]) {
+                    let request = crate::request::request_len(&self.buf[..self.got]).is_some();
+                    if let (false, Err(w)) = (request, Hello::check_prefix(&self.buf[..self.got])) {
                         return Step::Fail(ServeError::Wire(w));
                     }
                 }
@@ -616,7 +655,10 @@ impl Pending {
                 Err(e) => return Step::Fail(ServeError::Io(e)),
             }
         }
-        match Hello::parse(&self.buf) {
+        if crate::request::request_len(&self.buf[..self.got]).is_some() {
+            return Step::Request(crate::request::Request::parse(&self.buf[..self.got]));
+        }
+        match Hello::parse(&self.buf[..self.got]) {
             Ok(h) => Step::Hello(h),
             Err(w) => Step::Fail(ServeError::Wire(w)),
         }
@@ -648,7 +690,14 @@ impl EventLoop<'_> {
             f(event);
             return;
         }
-        if matches!(event, ServeEvent::Served { .. }) {
+        if matches!(
+            event,
+            ServeEvent::Served { .. }
+                | ServeEvent::Answered {
+                    status: crate::request::RequestStatus::Ok,
+                    ..
+                }
+        ) {
             return;
         }
         let now = Instant::now();
@@ -762,6 +811,11 @@ impl EventLoop<'_> {
                 self.refuse(&p.stream, Some((p.uid, p.pid)), e);
                 true
             }
+            Step::Request(r) => {
+                let p = self.pending.remove(i);
+                self.answer(&p.stream, p.uid, p.pid, r);
+                true
+            }
         }
     }
 
@@ -824,12 +878,13 @@ impl EventLoop<'_> {
             uid,
             pid,
             deadline: accepted + cfg.handshake_timeout,
-            buf: [0; HELLO_SIZE],
+            buf: [0; crate::request::MAX_REQUEST],
             got: 0,
         };
         match p.step() {
             Step::Hello(h) => return self.serve(&p.stream, uid, pid, &h),
             Step::Fail(e) => return self.refuse(&p.stream, Some((uid, pid)), e),
+            Step::Request(r) => return self.answer(&p.stream, uid, pid, r),
             Step::More => {}
         }
         self.make_room(uid);
@@ -892,6 +947,65 @@ impl EventLoop<'_> {
             uid: peer.map(|p| p.0),
             pid: peer.map(|p| p.1),
             error,
+        });
+    }
+
+    /// Answers a request (see [`crate::request`]); the peer's uid may connect (checked at
+    /// accept), the channel, token and command permission are checked there.
+    fn answer(
+        &mut self,
+        stream: &UnixStream,
+        uid: u32,
+        pid: i32,
+        request: Result<crate::request::Request, crate::request::RequestError>,
+    ) {
+        use crate::request::{Reply, RequestKind};
+        let cfg = &self.shared.config;
+        let (what, reply) = match &request {
+            Err(e) => (format!("({e})"), Reply::new(e.status(), e.to_string())),
+            Ok(r) => {
+                let view = crate::request::ServerView {
+                    channel: &cfg.channel,
+                    geometry: self.shared.offer.geometry,
+                    epoch: self.shared.offer.epoch,
+                    figures: &cfg.requests.figures,
+                    counters: crate::request::ProducerCounters {
+                        published: 0,
+                        served: self.shared.served.load(Ordering::Relaxed),
+                        refused: self.shared.refused.load(Ordering::Relaxed),
+                        evicted: self.shared.evicted.load(Ordering::Relaxed),
+                        requests: self.shared.requests.load(Ordering::Relaxed),
+                    },
+                    readers: self.shared.readers.snapshot(),
+                };
+                let may_command =
+                    uid == geteuid().as_raw() || cfg.requests.command_uids.contains(&uid);
+                let what = match r.kind {
+                    RequestKind::Command => r.words().join(" "),
+                    k => k.name().to_owned(),
+                };
+                let reply = crate::request::answer(
+                    &cfg.requests,
+                    cfg.token.as_ref(),
+                    may_command,
+                    &view,
+                    r,
+                );
+                (what, reply)
+            }
+        };
+        // First and only message on this socket (at most 64 KiB + 16): it fits the buffer.
+        let _ = socket::send(
+            stream.as_raw_fd(),
+            &reply.to_bytes(),
+            MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+        );
+        self.shared.requests.fetch_add(1, Ordering::Relaxed);
+        self.log(&ServeEvent::Answered {
+            uid,
+            pid,
+            request: what,
+            status: reply.status,
         });
     }
 

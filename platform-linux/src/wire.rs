@@ -260,14 +260,9 @@ impl core::fmt::Display for WireError {
 impl std::error::Error for WireError {}
 
 /// Whether `name` is a valid channel name: 1..=64 bytes of `[A-Za-z0-9._-]`, not starting with
-/// a dot (it becomes a file name in the default socket path).
+/// a dot or a dash ([`crate::paths::check_channel`] holds the rule).
 pub fn valid_channel(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= MAX_CHANNEL_LEN
-        && b[0] != b'.'
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    crate::paths::check_channel(name).is_ok()
 }
 
 /// Reads the fixed-size prefix of `bytes` as a `T`.

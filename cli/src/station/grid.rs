@@ -405,7 +405,7 @@ fn tile(f: &mut Frame<'_>, area: Rect, bed: &Bed, selected: bool, wall_ns: u64) 
             color: c(Color::Green),
             gain,
         };
-        let empty = trace.is_empty();
+        let empty = trace.samples.is_empty();
         let canvas = Canvas::default()
             .marker(Marker::Braille)
             .x_bounds([0.0, 1.0])
