@@ -7,9 +7,9 @@
 //! writer's heartbeat, so the original times (possibly days old) would be rejected; the
 //! recording keeps them, and at `--speed 1` a replayed frame's time differs from its original
 //! by one constant. The schedule is absolute (each frame's due time is computed from the start,
-//! so a late wake-up never shifts the frames after it), and the last 200 µs before a due time
-//! are spent spinning instead of sleeping (see [`SPIN_NS`]). The summary line on exit gives
-//! the lateness distribution against the schedule (p50, p99, p99.9, max).
+//! so a late wake-up never shifts the frames after it). The summary line on exit gives the
+//! lateness distribution against the schedule (p50, p99, p99.9, max); on a loaded machine run
+//! it with real-time priority (`chrt -f 10 vitalring replay ...`) to keep the tail inside 1 ms.
 
 use std::time::{Duration, Instant};
 
@@ -24,11 +24,6 @@ use crate::signals::Stop;
 
 /// Longest single sleep, so signals and heartbeats are served promptly.
 const MAX_SLEEP: Duration = Duration::from_millis(20);
-/// The pacing sleeps until this long before a frame is due, then spins until it is due: a
-/// sleep's wake-up comes late by tens to hundreds of µs (more on a loaded machine), which a
-/// frame would inherit; the spinning costs at most this much CPU per due time (frames due
-/// together share it: ≈ 2-3 % of a core at the clinical 135 frames/s).
-const SPIN_NS: u64 = 200_000;
 
 /// `vitalring replay`.
 ///
@@ -87,16 +82,11 @@ pub fn run(args: &ReplayArgs, stop: &Stop) -> CliResult {
                         break;
                     }
                     producer.heartbeat();
-                    let left = due - now;
-                    if left > SPIN_NS {
-                        // Sleep to SPIN_NS before the deadline: a wake-up that comes late by
-                        // less than that (the usual case) still publishes on time.
-                        std::thread::sleep(Duration::from_nanos(left - SPIN_NS).min(MAX_SLEEP));
-                    } else {
-                        // The last stretch: spin. (Not `yield_now`: on a loaded machine the
-                        // scheduler may hand the core away for milliseconds; measured worse.)
-                        std::hint::spin_loop();
-                    }
+                    // Sleeping to the deadline, not spinning before it: measured on the
+                    // shared VM (docs/benchmarks.md, "Replay timing"), spinning the last
+                    // 200 µs lowered the median lateness but, without real-time priority,
+                    // got the process starved for up to a second under load.
+                    std::thread::sleep(Duration::from_nanos(due - now).min(MAX_SLEEP));
                 }
                 let (record, encoding) = rebuild(&rec, p.row)
                     .map_err(|e| CliError::failure(format!("{}: {e}", args.file.display())))?;
