@@ -167,7 +167,7 @@ impl<R: Region> Writer<R> {
             slot_start,
             slot,
             index,
-            index / u64::from(self.geometry.frame_count()),
+            u64::from(self.geometry.frame_count()),
             meta,
             payload,
             self.geometry.slot_size().bytes(),
@@ -250,7 +250,8 @@ fn heartbeat_value(now: UnixMs) -> u64 {
 }
 
 /// A slot's whole payload area is zeroed again on every lap that is a multiple of this (and on
-/// the first lap), whatever the previous frame there used: a tail dirtied by something other
+/// the first lap, and whenever the slot's `commit` word is not the one this writer left there),
+/// whatever the previous frame there used: a tail dirtied by something other
 /// than this writer (a memory fault, fault injection) is rejected by readers until then, and
 /// healed then. The cost, one full-slot clear per slot every 64 laps, is negligible.
 const SCRUB_LAPS: u64 = 64;
@@ -272,7 +273,7 @@ fn write_slot(
     slot_start: usize,
     slot: &[AtomicU32],
     index: u64,
-    lap: u64,
+    frame_count: u64,
     meta: FrameMeta,
     payload: &[u8],
     frame_size: usize,
@@ -284,9 +285,15 @@ fn write_slot(
     let header = frame::slot_header(index, meta, payload.len());
     let crc = frame::slot_crc(&header, payload, frame_size);
     let capacity = frame_size - SLOT_OVERHEAD;
-    // Relaxed: this writer's own earlier store (nobody else writes the slot).
+    let lap = index / frame_count.max(1);
+    // Relaxed: this writer's own earlier stores (nobody else writes the slot). If the slot does
+    // not hold exactly the frame this writer committed there one lap ago (its `commit` word is
+    // anything else: a torn write, a fault), its `dataSize` says nothing about its tail, so the
+    // whole payload area is cleared.
     let previous = slot[5].load(Ordering::Relaxed) as usize;
-    let old_len = if lap.is_multiple_of(SCRUB_LAPS) {
+    let previous_commit = slot[1].load(Ordering::Relaxed);
+    let intact = lap > 0 && previous_commit == committed_word(index.wrapping_sub(frame_count));
+    let old_len = if lap.is_multiple_of(SCRUB_LAPS) || !intact {
         capacity
     } else {
         previous.min(capacity)
@@ -521,6 +528,33 @@ mod tests {
             }
             assert_eq!(healed_at, Some(SCRUB_LAPS), "wide {wide}");
             assert_eq!(rejected, SCRUB_LAPS - 2, "wide {wide}");
+        }
+    }
+
+    /// A torn slot (its `commit` word left as *writing*, garbage past the payload, as a writer
+    /// that crashed mid-frame leaves it) is cleared completely by the next frame written there.
+    #[test]
+    fn a_torn_slot_is_cleared_completely_by_the_next_frame_there() {
+        let g = Geometry::new(128, 2).unwrap();
+        for wide in [true, false] {
+            let mut w = writer(g, wide);
+            let mut r = reader(&w);
+            let payload = [0x22u8; 9];
+            for _ in 0..4 {
+                w.publish(meta(), &payload, UnixMs(2)).unwrap();
+                assert!(matches!(r.poll(), Poll::Frame(_)));
+            }
+            let next = w.published();
+            let base = g.slot_offset(next);
+            w.region()
+                .poke_word(base + 4, frame::writing_word(next))
+                .unwrap();
+            w.region().poke_word(base + 96, 0xA5A5_A5A5).unwrap();
+            let index = w.publish(meta(), &payload, UnixMs(2)).unwrap();
+            let mut expected = vec![0u8; g.frame_size() as usize];
+            frame::encode_slot(index, meta(), &payload, &mut expected).unwrap();
+            assert_eq!(slot_bytes(&w, index), expected, "wide {wide}");
+            assert!(matches!(r.poll(), Poll::Frame(_)));
         }
     }
 }
