@@ -167,7 +167,6 @@ impl<R: Region> Writer<R> {
             slot_start,
             slot,
             index,
-            index / u64::from(self.geometry.frame_count()),
             meta,
             payload,
             self.geometry.slot_size().bytes(),
@@ -249,20 +248,14 @@ fn heartbeat_value(now: UnixMs) -> u64 {
     now.0.min(HEARTBEAT_STOPPED - 1)
 }
 
-/// A slot's whole payload area is zeroed again on every lap that is a multiple of this (and on
-/// the first lap), whatever the previous frame there used: a tail dirtied by something other
-/// than this writer (a memory fault, fault injection) is rejected by readers until then, and
-/// healed then. The cost, one full-slot clear per slot every 64 laps, is negligible.
-const SCRUB_LAPS: u64 = 64;
-
 /// Writes frame `index` into `slot` (the slot's words, `frame_size / 4` of them) and commits it.
 ///
 /// The payload area (`[24, frame_size - 8)`) is written 64 bits wide where the region allows
 /// it ([`RegionRef::wide_words`]), 32 bits otherwise. Only the words that change are stored:
-/// the payload, then zeros over `[new end, old end)`, where the old end comes from the
-/// `dataSize` this writer stored in the slot for the previous frame there (read back from the
-/// slot: nobody else writes it). Every byte past `dataSize` is therefore zero in every
-/// committed frame, as the wire format requires.
+/// the payload, then, past it, only the words that are not zero already (each is loaded first;
+/// a load of a line the reader also holds costs no transfer between the cores, a store does).
+/// Every byte past `dataSize` is therefore zero in every committed frame, as the wire format
+/// requires, whatever the slot held before (a shorter or longer frame, a torn write, a fault).
 #[allow(
     clippy::too_many_arguments,
     reason = "one private call site; a struct would only rename the arguments"
@@ -272,7 +265,6 @@ fn write_slot(
     slot_start: usize,
     slot: &[AtomicU32],
     index: u64,
-    lap: u64,
     meta: FrameMeta,
     payload: &[u8],
     frame_size: usize,
@@ -284,13 +276,6 @@ fn write_slot(
     let header = frame::slot_header(index, meta, payload.len());
     let crc = frame::slot_crc(&header, payload, frame_size);
     let capacity = frame_size - SLOT_OVERHEAD;
-    // Relaxed: this writer's own earlier store (nobody else writes the slot).
-    let previous = slot[5].load(Ordering::Relaxed) as usize;
-    let old_len = if lap.is_multiple_of(SCRUB_LAPS) {
-        capacity
-    } else {
-        previous.min(capacity)
-    };
 
     // Relaxed: ordered by the fence below.
     slot[1].store(writing_word(index), Ordering::Relaxed);
@@ -316,16 +301,16 @@ fn write_slot(
     });
     #[cfg(not(all(not(loom), target_has_atomic = "64", target_endian = "little")))]
     let wide: Option<&[AtomicU32]> = {
-        let _ = (view, slot_start);
+        let _ = (view, slot_start, capacity);
         None
     };
     match wide {
-        Some(area) => write_area(area, payload, old_len),
+        Some(area) => write_area(area, payload),
         None => {
             let area = slot
                 .get(SLOT_HEADER_SIZE / 4..slot.len() - 2)
                 .unwrap_or(&[]);
-            write_area(area, payload, old_len);
+            write_area(area, payload);
         }
     }
 
@@ -342,11 +327,11 @@ fn write_slot(
     slot[1].store(committed_word(index), Ordering::Relaxed);
 }
 
-/// Stores `payload` into the payload area `area` (zero-padded to a whole word) and zeros the
-/// words from its end up to the end of the previous `old_len` bytes. No bounds check per word:
-/// the payload fits (checked by `publish`), and the zips stop at the shorter side.
+/// Stores `payload` into the payload area `area` (zero-padded to a whole word) and zeros every
+/// word after it that is not zero already. No bounds check per word: the payload fits (checked
+/// by `publish`), and the zips stop at the shorter side.
 #[inline(always)]
-fn write_area<W: Word>(area: &[W], payload: &[u8], old_len: usize) {
+fn write_area<W: Word>(area: &[W], payload: &[u8]) {
     let mut chunks = payload.chunks_exact(W::BYTES);
     let mut words = area.iter();
     // Chunks first: `zip` takes from its left side first, so no word is skipped when the
@@ -364,10 +349,10 @@ fn write_area<W: Word>(area: &[W], payload: &[u8], old_len: usize) {
             word.store_le(u64::from_le_bytes(b));
         }
     }
-    let new_words = payload.len().div_ceil(W::BYTES);
-    let old_words = old_len.div_ceil(W::BYTES);
-    for word in words.take(old_words.saturating_sub(new_words)) {
-        word.store_le(0);
+    for word in words {
+        if word.load_le() != 0 {
+            word.store_le(0);
+        }
     }
 }
 
@@ -422,6 +407,12 @@ mod tests {
         let cap = w.geometry().payload_capacity();
         let ring = Ring::new_checked(*w.region()).unwrap();
         Reader::attach(ring, vec![0u8; cap], LapPolicy::Oldest, Start::Next).unwrap()
+    }
+
+    fn reader_at(w: &Writer<RegionRef<'static>>, at: u64) -> Reader<RegionRef<'static>, Vec<u8>> {
+        let cap = w.geometry().payload_capacity();
+        let ring = Ring::new_checked(*w.region()).unwrap();
+        Reader::attach(ring, vec![0u8; cap], LapPolicy::Oldest, Start::At(at)).unwrap()
     }
 
     fn meta() -> FrameMeta {
@@ -483,44 +474,62 @@ mod tests {
     }
 
     /// A byte dirtied past the end of every frame the writer wrote (something other than the
-    /// writer: a memory fault) is never delivered: the reader rejects every frame of that slot
-    /// until the writer's periodic full clear heals it.
+    /// writer: a memory fault) is never delivered, and the next frame in that slot clears it.
     #[test]
-    fn a_dirty_tail_the_writer_never_wrote_is_rejected_until_the_scrub_heals_it() {
+    fn a_dirty_tail_the_writer_never_wrote_is_rejected_then_cleared_by_the_next_frame() {
         let g = Geometry::new(128, 2).unwrap();
         for wide in [true, false] {
             let mut w = writer(g, wide);
             let mut r = reader(&w);
             let payload = [0x11u8; 10];
-            // Two laps (4 frames) so slot 0's next frame is on lap 2, not a scrub lap.
             for _ in 0..4 {
                 w.publish(meta(), &payload, UnixMs(2)).unwrap();
                 assert!(matches!(r.poll(), Poll::Frame(_)));
             }
-            // Byte 100 of slot 0: past any frame's end (24 + 10 bytes).
+            // Byte 100 of slot 0 (index 2's slot): past any frame's end (24 + 10 bytes).
             w.region().flip_bit(g.slot_offset(0) + 100, 2).unwrap();
-            let mut rejected = 0u64;
-            let mut healed_at = None;
-            for _ in 0..2 * SCRUB_LAPS {
-                let index = w.publish(meta(), &payload, UnixMs(2)).unwrap();
+            let mut reread = reader_at(&w, 2);
+            assert!(matches!(
+                reread.poll(),
+                Poll::Rejected {
+                    index: 2,
+                    reason: RejectReason::NonZeroPadding
+                }
+            ));
+            for _ in 0..4 {
+                w.publish(meta(), &payload, UnixMs(2)).unwrap();
                 match r.poll() {
-                    Poll::Frame(v) => {
-                        assert_eq!(v.payload, &payload[..]);
-                        if index.is_multiple_of(2) && healed_at.is_none() {
-                            healed_at = Some(index / 2);
-                        }
-                    }
-                    Poll::Rejected { index: i, reason } => {
-                        assert_eq!(i % 2, 0, "only slot 0 is dirty");
-                        assert_eq!(reason, RejectReason::NonZeroPadding);
-                        assert!(healed_at.is_none(), "rejected after the heal");
-                        rejected += 1;
-                    }
-                    other => panic!("{other:?}"),
+                    Poll::Frame(v) => assert_eq!(v.payload, &payload[..]),
+                    other => panic!("wide {wide}: {other:?}"),
                 }
             }
-            assert_eq!(healed_at, Some(SCRUB_LAPS), "wide {wide}");
-            assert_eq!(rejected, SCRUB_LAPS - 2, "wide {wide}");
+        }
+    }
+
+    /// A torn slot (its `commit` word left as *writing*, garbage past the payload, as a writer
+    /// that crashed mid-frame leaves it) is cleared completely by the next frame written there.
+    #[test]
+    fn a_torn_slot_is_cleared_completely_by_the_next_frame_there() {
+        let g = Geometry::new(128, 2).unwrap();
+        for wide in [true, false] {
+            let mut w = writer(g, wide);
+            let mut r = reader(&w);
+            let payload = [0x22u8; 9];
+            for _ in 0..4 {
+                w.publish(meta(), &payload, UnixMs(2)).unwrap();
+                assert!(matches!(r.poll(), Poll::Frame(_)));
+            }
+            let next = w.published();
+            let base = g.slot_offset(next);
+            w.region()
+                .poke_word(base + 4, frame::writing_word(next))
+                .unwrap();
+            w.region().poke_word(base + 96, 0xA5A5_A5A5).unwrap();
+            let index = w.publish(meta(), &payload, UnixMs(2)).unwrap();
+            let mut expected = vec![0u8; g.frame_size() as usize];
+            frame::encode_slot(index, meta(), &payload, &mut expected).unwrap();
+            assert_eq!(slot_bytes(&w, index), expected, "wide {wide}");
+            assert!(matches!(r.poll(), Poll::Frame(_)));
         }
     }
 }
