@@ -129,6 +129,10 @@ pub struct SharedMemoryProducer {
     writer: Writer<RwMapping>,
     fd: Arc<OwnedFd>,
     server: Option<ControlServer>,
+    /// The readers' status pages the writer checks after each commit (none without a server).
+    wake: Option<crate::lease::WakeSet>,
+    /// Whether the wake path runs (on by default; off only for measuring its cost).
+    wake_enabled: bool,
     last_beat_ns: u64,
     last_beat_ms: u64,
 }
@@ -189,6 +193,7 @@ impl SharedMemoryProducer {
             },
         )
         .map_err(ProducerError::Listen)?;
+        producer.wake = Some(server.reader_table().wake_set());
         producer.server = Some(server);
         Ok(producer)
     }
@@ -216,6 +221,8 @@ impl SharedMemoryProducer {
             writer,
             fd: Arc::new(fd),
             server: None,
+            wake: None,
+            wake_enabled: true,
             last_beat_ns: clock::monotonic_ns(),
             last_beat_ms: clock::wall_ms(),
         })
@@ -291,8 +298,11 @@ impl SharedMemoryProducer {
         timestamp_ns: u64,
     ) -> Result<u64, WriteError> {
         let now = self.beat_value(false);
-        self.writer
-            .publish_record(record, encoding, UnixNs(timestamp_ns), now)
+        let r = self
+            .writer
+            .publish_record(record, encoding, UnixNs(timestamp_ns), now);
+        self.wake_sleepers();
+        r
     }
 
     /// Publishes a raw payload (no encoding or validation of the payload; readers still check
@@ -302,19 +312,43 @@ impl SharedMemoryProducer {
     /// [`WriteError::PayloadTooLarge`].
     pub fn publish_raw(&mut self, meta: FrameMeta, payload: &[u8]) -> Result<u64, WriteError> {
         let now = self.beat_value(false);
-        self.writer.publish(meta, payload, now)
+        let r = self.writer.publish(meta, payload, now);
+        self.wake_sleepers();
+        r
     }
 
     /// Publishes an empty heartbeat frame (type 3); returns its ring index.
     pub fn publish_heartbeat(&mut self) -> u64 {
         let now = self.beat_value(true);
-        self.writer.publish_heartbeat(clock::wall(), now)
+        let r = self.writer.publish_heartbeat(clock::wall(), now);
+        self.wake_sleepers();
+        r
+    }
+
+    /// After a commit: wakes readers that sleep (no system call when none does).
+    #[inline]
+    fn wake_sleepers(&mut self) {
+        if self.wake_enabled {
+            if let Some(w) = &mut self.wake {
+                w.wake();
+            }
+        }
+    }
+
+    /// Turns the wake path off (`false`) or on. Off, readers that sleep are only woken by
+    /// their timeouts: for measuring the wake path's cost, never for production.
+    pub fn set_wake_enabled(&mut self, on: bool) {
+        self.wake_enabled = on;
     }
 
     /// Marks the ring "producer stopped" (also done on drop): readers deliver what was
     /// published, then report the producer stopped instead of a stall.
     pub fn mark_stopped(&self) {
         self.writer.mark_stopped();
+        // Readers that sleep learn it at once (their re-check sees the stop mark).
+        if let Some(s) = &self.server {
+            s.reader_table().wake_now();
+        }
     }
 
     /// Refreshes `heartbeatTimestamp` if at least [`HEARTBEAT_PERIOD`] passed since the last
@@ -355,6 +389,6 @@ impl Drop for SharedMemoryProducer {
     /// A clean exit: readers deliver what was published, then report "producer stopped"
     /// (a crash, which runs no destructor, shows as a stall instead).
     fn drop(&mut self) {
-        self.writer.mark_stopped();
+        self.mark_stopped();
     }
 }
