@@ -390,6 +390,27 @@ impl StatusPage {
         &self.line0[W_SLEEPING]
     }
 
+    /// Overwrites every word of the page with values derived from `seed` and leaves the
+    /// sleeping flag set: what a hostile reader can do to its own page (for tests of the
+    /// producer's side; an honest reader never calls it).
+    #[doc(hidden)]
+    pub fn scribble(&self, seed: u64) {
+        let mut x = seed | 1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for w in &self.line0 {
+            w.store(next() as u32, Ordering::Relaxed);
+        }
+        for q in &self.line1 {
+            q.store(next(), Ordering::Relaxed);
+        }
+        self.line0[W_SLEEPING].store(1, Ordering::Relaxed);
+    }
+
     /// Reader: sleeps until woken or `timeout`, unless `still_idle` (called after the flag is
     /// published and the fence) finds work. `still_idle` must re-load `writeIndex` (and the
     /// stop mark) from the ring.
