@@ -38,7 +38,8 @@ replay_tests!(
     json_nesting,
     binary_payloads,
     slot_ops,
-    handshake
+    handshake,
+    status_page
 );
 
 #[test]

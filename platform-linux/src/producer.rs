@@ -133,6 +133,8 @@ pub struct SharedMemoryProducer {
     wake: Option<crate::lease::WakeSet>,
     /// Whether the wake path runs (on by default; off only for measuring its cost).
     wake_enabled: bool,
+    /// `FUTEX_WAKE`s issued so far.
+    wakes: u64,
     last_beat_ns: u64,
     last_beat_ms: u64,
 }
@@ -223,6 +225,7 @@ impl SharedMemoryProducer {
             server: None,
             wake: None,
             wake_enabled: true,
+            wakes: 0,
             last_beat_ns: clock::monotonic_ns(),
             last_beat_ms: clock::wall_ms(),
         })
@@ -330,9 +333,15 @@ impl SharedMemoryProducer {
     fn wake_sleepers(&mut self) {
         if self.wake_enabled {
             if let Some(w) = &mut self.wake {
-                w.wake();
+                self.wakes += u64::from(w.wake());
             }
         }
+    }
+
+    /// `FUTEX_WAKE`s this producer's writer issued after commits so far (one per sleeping
+    /// reader per commit that found it asleep).
+    pub fn wakes(&self) -> u64 {
+        self.wakes
     }
 
     /// Turns the wake path off (`false`) or on. Off, readers that sleep are only woken by

@@ -690,10 +690,9 @@ impl EventLoop<'_> {
             f(event);
             return;
         }
-        if matches!(
-            event,
-            ServeEvent::Served { .. } | ServeEvent::Attached { .. } | ServeEvent::Detached { .. }
-        ) {
+        // Attach and detach lines (with pid and uid) are printed like refusals, through the
+        // same rate limit; plain `Served` (a version-1 reader without a lease) is not.
+        if matches!(event, ServeEvent::Served { .. }) {
             return;
         }
         let now = Instant::now();

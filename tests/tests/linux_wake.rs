@@ -181,6 +181,8 @@ fn a_sleeping_reader_gets_every_frame_of_a_slow_producer_and_its_counters_match(
     );
     assert!(me.sleeping && me.page_error.is_none());
     assert!(me.last_heartbeat_unix_ms > 0 && me.attached_unix_ms > 0);
+    // The reader was woken by the writer, not only by its timeouts.
+    assert!(p.wakes() > 0, "the writer never woke the sleeping reader");
 }
 
 #[test]
