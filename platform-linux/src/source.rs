@@ -286,6 +286,9 @@ impl Sink for RoundSink<'_> {
 
 type RingSession = Session<RoMapping, Box<[u8]>>;
 
+/// What a handshake yields: the ring, its scratch buffer and the lease (if the producer gave one).
+type Handshaken = (Ring<RoMapping>, Box<[u8]>, Option<Lease>);
+
 /// A [`SensorDataSource`] over a producer's shared-memory ring.
 pub struct SharedMemorySensorDataSource {
     config: SourceConfig,
@@ -362,7 +365,7 @@ impl SharedMemorySensorDataSource {
         timeout: Duration,
         busy_retry: Duration,
         on_busy: impl FnMut(&HandshakeError, Duration),
-    ) -> Result<(Ring<RoMapping>, Box<[u8]>, Option<Lease>), SourceError> {
+    ) -> Result<Handshaken, SourceError> {
         let options = ConnectOptions {
             timeout,
             allowed_server_uids: config.allowed_server_uids.clone(),
