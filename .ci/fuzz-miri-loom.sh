@@ -19,7 +19,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
 TARGET_ROOT="${VR_TARGET_ROOT:-$repo/target}"
-FUZZ_TARGETS=(slot_bytes header_bytes json_vitals json_waveform json_nesting binary_payloads slot_ops handshake)
+FUZZ_TARGETS=(slot_bytes header_bytes json_vitals json_waveform json_nesting binary_payloads slot_ops handshake status_page)
 # Targets whose input is a slot or a JSON payload may grow to the largest slot (1 MiB frames);
 # libFuzzer's default limit (the largest seed, at least 4096 bytes) would never try them.
 MAX_SLOT_TARGETS=" slot_bytes json_vitals json_waveform json_nesting "
@@ -122,5 +122,27 @@ if [[ "${SKIP_LOOM:-0}" != 1 ]]; then
         rm -f "$mutant_log"
     done
 fi
+
+# --- wake-up protocol (readers that sleep): kept as its own block ---
+if [[ "${SKIP_LOOM:-0}" != 1 ]]; then
+    step "loom: sleep/wake protocol model (no lost wake-up)"
+    RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR="$TARGET_ROOT/loom" \
+        cargo test -p vitalring-core --test loom_wake --release
+    # The model must catch a missing fence on either side: each mutant has to FAIL.
+    for mutant in reader_fence writer_fence; do
+        step "loom: sleep/wake model without the $mutant must fail"
+        out="$(RUSTFLAGS="--cfg loom --cfg vitalring_mutant=\"$mutant\"" \
+            CARGO_TARGET_DIR="$TARGET_ROOT/loom-wake-mutant" \
+            cargo test -p vitalring-core --test loom_wake --release 2>&1 || true)"
+        # It must build, run, and fail the model (a build error is not a pass).
+        if ! grep -q "test no_lost_wake_up ... FAILED" <<<"$out"; then
+            tail -n 30 <<<"$out" >&2
+            echo "the loom wake model did not fail without the $mutant" >&2
+            exit 1
+        fi
+        echo "failed as required"
+    done
+fi
+# --- end of the wake-up block ---
 
 step "fuzz, miri and loom: all passed"

@@ -428,12 +428,18 @@ pub struct MonitorArgs {
     pub dir: Option<PathBuf>,
 }
 
-/// How the reader waits for new frames.
+/// How the reader waits for new frames. By default it sleeps until the producer wakes it
+/// (a futex on its status page; next to no CPU) when the producer supports that, and polls
+/// with a backoff otherwise.
 #[derive(Debug, Clone, Args)]
 pub struct PollingArgs {
     /// Spin on the ring without ever sleeping (lowest latency; keeps one core busy).
-    #[arg(long, conflicts_with = "max_sleep_us")]
+    #[arg(long, conflicts_with_all = ["max_sleep_us", "poll"])]
     pub busy_poll: bool,
+    /// Never sleep until woken: poll with the backoff (spin, yield, sleeps of at most
+    /// --max-sleep-us), as readers did before wake-ups existed.
+    #[arg(long)]
+    pub poll: bool,
     /// Longest backoff sleep while idle, in µs. 50 keeps added latency under ~100 µs; larger
     /// values save CPU (each idle wake-up costs a few µs of CPU) at the price of latency.
     #[arg(long, value_name = "US", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -444,6 +450,7 @@ impl Default for PollingArgs {
     fn default() -> Self {
         Self {
             busy_poll: false,
+            poll: false,
             max_sleep_us: 50,
         }
     }

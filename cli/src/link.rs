@@ -81,6 +81,8 @@ pub fn open_source(
     config.busy_wait = Duration::from_secs_f64(trust.busy_wait);
     config.polling = if polling.busy_poll {
         Polling::BusyPoll
+    } else if polling.poll {
+        Polling::BackoffOnly
     } else {
         Polling::Backoff
     };

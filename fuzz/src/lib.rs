@@ -244,6 +244,11 @@ pub fn handshake(data: &[u8]) {
             Some(h.token_bytes()).filter(|t| !t.is_empty()),
         )
         .expect("a parsed hello can be rebuilt");
+        let again = if h.wants_status_page() {
+            again.with_status_page()
+        } else {
+            again
+        };
         assert_eq!(again.to_bytes(), h.to_bytes());
     }
     if let Ok(m) = ControlMessage::parse(data) {
@@ -252,7 +257,15 @@ pub fn handshake(data: &[u8]) {
             let g = m.geometry().expect("an ok reply has a valid geometry");
             assert_eq!(m.ring_buffer_size, g.region_len() as u64);
             assert_ne!(m.epoch, 0);
-            assert_eq!(ControlMessage::ok(g, m.epoch), m);
+            let ok = ControlMessage::ok(g, m.epoch);
+            let ok = if m.has_status_page() {
+                ok.with_status_page()
+            } else {
+                ok
+            };
+            assert_eq!(ok, m);
+        } else {
+            assert!(!m.has_status_page(), "a status page only comes with a ring");
         }
     }
 }
@@ -298,6 +311,33 @@ pub fn request(data: &[u8]) {
             assert_eq!(parse_describe(&again).ok(), Some(d));
         }
         let _ = parse_stats(text);
+/// `status_page`: the input is a reader's status page as the producer reads it (a hostile
+/// reader writes any bytes). The parser never panics, accepts exactly the pages with the right
+/// magic, version and a known mode, and reports their fields as written.
+pub fn status_page(data: &[u8]) {
+    use vitalring_core::wake::{parse_status, StatusError, STATUS_LEN, STATUS_MAGIC};
+    let word = |i: usize| u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+    let quad = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&data[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    match parse_status(data) {
+        Ok(s) => {
+            assert!(data.len() >= STATUS_LEN);
+            assert_eq!(word(0), STATUS_MAGIC);
+            assert_eq!(word(4), 1);
+            assert_eq!(s.asleep, word(8) != 0);
+            assert_eq!(s.sleeps, word(16) == 1);
+            assert_eq!(
+                (s.position, s.delivered, s.dropped, s.rejected, s.heartbeat.0),
+                (quad(64), quad(72), quad(80), quad(88), quad(96))
+            );
+        }
+        Err(StatusError::Length(n)) => assert!(n < STATUS_LEN && n == data.len()),
+        Err(StatusError::Magic(m)) => assert_ne!(m, STATUS_MAGIC),
+        Err(StatusError::Version(v)) => assert_ne!(v, 1),
+        Err(StatusError::Mode(m)) => assert!(m > 1),
     }
 }
 

@@ -39,7 +39,8 @@ replay_tests!(
     binary_payloads,
     slot_ops,
     handshake,
-    request
+    request,
+    status_page
 );
 
 #[test]

@@ -18,6 +18,7 @@
 //! | [`process`] | `PR_SET_DUMPABLE` 0 for producers and readers |
 //! | [`producer`] | [`SharedMemoryProducer`]: ring + writer + server |
 //! | [`source`] | [`SharedMemorySensorDataSource`]: handshake, polling thread, watchdog, reattach |
+//! | [`status`] | per-reader status pages (memfd, mapping) and the shared futex (`unsafe`) |
 //! | [`clock`] | wall clock (heartbeat values) and monotonic clock (reader timing) |
 //!
 //! Invariants:
@@ -45,14 +46,16 @@ pub mod request;
 pub mod ring;
 pub mod server;
 pub mod source;
+pub mod status;
 pub mod token;
 pub mod wire;
 
 pub use client::{
-    connect, connect_retrying, connect_with, Attached, ConnectOptions, HandshakeError, ReceivedRing,
+    connect, connect_leased, connect_retrying, connect_with, Attached, ConnectOptions,
+    HandshakeError, Lease, ReceivedRing,
 };
 pub use discovery::{list_channels, ChannelEntry, Liveness};
-pub use lease::{ReaderInfo, ReaderTable};
+pub use lease::{ReaderInfo, ReaderTable, WakeSet};
 pub use map::{RoMapping, RwMapping};
 pub use producer::{Producer, ProducerConfig, ProducerError, SharedMemoryProducer};
 pub use request::{

@@ -136,6 +136,12 @@ pub struct SharedMemoryProducer {
     writer: Writer<RwMapping>,
     fd: Arc<OwnedFd>,
     server: Option<ControlServer>,
+    /// The readers' status pages the writer checks after each commit (none without a server).
+    wake: Option<crate::lease::WakeSet>,
+    /// Whether the wake path runs (on by default; off only for measuring its cost).
+    wake_enabled: bool,
+    /// `FUTEX_WAKE`s issued so far.
+    wakes: u64,
     last_beat_ns: u64,
     last_beat_ms: u64,
     figures: Arc<crate::request::ProducerFigures>,
@@ -206,6 +212,7 @@ impl SharedMemoryProducer {
             },
         )
         .map_err(ProducerError::Listen)?;
+        producer.wake = Some(server.reader_table().wake_set());
         producer.server = Some(server);
         Ok(producer)
     }
@@ -233,6 +240,9 @@ impl SharedMemoryProducer {
             writer,
             fd: Arc::new(fd),
             server: None,
+            wake: None,
+            wake_enabled: true,
+            wakes: 0,
             last_beat_ns: clock::monotonic_ns(),
             last_beat_ms: clock::wall_ms(),
             figures: Arc::default(),
@@ -313,6 +323,7 @@ impl SharedMemoryProducer {
             .writer
             .publish_record(record, encoding, UnixNs(timestamp_ns), now);
         self.figures.note(self.writer.published(), now.0);
+        self.wake_sleepers();
         r
     }
 
@@ -325,6 +336,7 @@ impl SharedMemoryProducer {
         let now = self.beat_value(false);
         let r = self.writer.publish(meta, payload, now);
         self.figures.note(self.writer.published(), now.0);
+        self.wake_sleepers();
         r
     }
 
@@ -333,13 +345,40 @@ impl SharedMemoryProducer {
         let now = self.beat_value(true);
         let r = self.writer.publish_heartbeat(clock::wall(), now);
         self.figures.note(self.writer.published(), now.0);
+        self.wake_sleepers();
         r
+    }
+
+    /// After a commit: wakes readers that sleep (no system call when none does).
+    #[inline]
+    fn wake_sleepers(&mut self) {
+        if self.wake_enabled {
+            if let Some(w) = &mut self.wake {
+                self.wakes += u64::from(w.wake());
+            }
+        }
+    }
+
+    /// `FUTEX_WAKE`s this producer's writer issued after commits so far (one per sleeping
+    /// reader per commit that found it asleep).
+    pub fn wakes(&self) -> u64 {
+        self.wakes
+    }
+
+    /// Turns the wake path off (`false`) or on. Off, readers that sleep are only woken by
+    /// their timeouts: for measuring the wake path's cost, never for production.
+    pub fn set_wake_enabled(&mut self, on: bool) {
+        self.wake_enabled = on;
     }
 
     /// Marks the ring "producer stopped" (also done on drop): readers deliver what was
     /// published, then report the producer stopped instead of a stall.
     pub fn mark_stopped(&self) {
         self.writer.mark_stopped();
+        // Readers that sleep learn it at once (their re-check sees the stop mark).
+        if let Some(s) = &self.server {
+            s.reader_table().wake_now();
+        }
     }
 
     /// Refreshes `heartbeatTimestamp` if at least [`HEARTBEAT_PERIOD`] passed since the last
@@ -381,6 +420,6 @@ impl Drop for SharedMemoryProducer {
     /// A clean exit: readers deliver what was published, then report "producer stopped"
     /// (a crash, which runs no destructor, shows as a stall instead).
     fn drop(&mut self) {
-        self.writer.mark_stopped();
+        self.mark_stopped();
     }
 }

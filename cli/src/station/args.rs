@@ -49,6 +49,7 @@ impl StationArgs {
     pub fn polling(&self) -> PollingArgs {
         PollingArgs {
             busy_poll: self.busy_poll,
+            poll: false,
             max_sleep_us: self.max_sleep_us,
         }
     }
