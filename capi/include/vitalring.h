@@ -418,6 +418,18 @@ int vitalring_read(struct vitalring_reader *reader, struct vitalring_event *even
 // As [`vitalring_read`].
 int vitalring_try_read(struct vitalring_reader *reader, struct vitalring_event *event);
 
+// Writes the next event already queued to `*event`, **without reading the ring**: after
+// [`vitalring_read_frames`], the connection and problem events it queued. (Use it, not
+// [`vitalring_try_read`], to drain them: `vitalring_try_read` reads the ring when the queue
+// is empty, so it would take the next data frames as events.)
+//
+// Returns `VITALRING_OK`, `VITALRING_NO_EVENT` (the queue is empty), `VITALRING_E_NULL`,
+// `VITALRING_E_PANIC`. Never allocates, never waits.
+//
+// # Safety
+// As [`vitalring_read`].
+int vitalring_pop_event(struct vitalring_reader *reader, struct vitalring_event *event);
+
 // The bulk read path: hands delivered data frames (vitals and waveform chunks) to `callback`
 // one at a time, **borrowed** (see [`vitalring_frame`]) — no copy into an event, no queue —
 // until at least `max_frames` were handed over (up to 64 more: the reader takes whole
@@ -428,7 +440,7 @@ int vitalring_try_read(struct vitalring_reader *reader, struct vitalring_event *
 // Connection and problem events are not passed to the callback: they are queued as for
 // [`vitalring_read`] (data events are not: the frames stand for them), and one arriving ends
 // the wait with `VITALRING_OK` and possibly `*delivered == 0`. Read them with
-// [`vitalring_try_read`] until it returns `VITALRING_NO_EVENT` after each call; events you
+// [`vitalring_pop_event`] until it returns `VITALRING_NO_EVENT` after each call; events you
 // never read are counted in `events_lost` once the queue is full. Heartbeat frames are only
 // counted.
 //

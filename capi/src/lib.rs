@@ -1010,6 +1010,37 @@ pub unsafe extern "C" fn vitalring_try_read(
     }
 }
 
+/// Writes the next event already queued to `*event`, **without reading the ring**: after
+/// [`vitalring_read_frames`], the connection and problem events it queued. (Use it, not
+/// [`vitalring_try_read`], to drain them: `vitalring_try_read` reads the ring when the queue
+/// is empty, so it would take the next data frames as events.)
+///
+/// Returns `VITALRING_OK`, `VITALRING_NO_EVENT` (the queue is empty), `VITALRING_E_NULL`,
+/// `VITALRING_E_PANIC`. Never allocates, never waits.
+///
+/// # Safety
+/// As [`vitalring_read`].
+#[no_mangle]
+pub unsafe extern "C" fn vitalring_pop_event(
+    reader: *mut vitalring_reader,
+    event: *mut vitalring_event,
+) -> c_int {
+    let Some(event) = checked(event) else {
+        return VITALRING_E_NULL;
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        with_handle(reader, |h| match h.pump.queued() {
+            Some(ev) => {
+                // SAFETY: non-null, aligned, writable per the contract; used only here.
+                fill_event(&mut *event.cast_mut(), &ev);
+                VITALRING_OK
+            }
+            None => VITALRING_NO_EVENT,
+        })
+    }
+}
+
 /// The bulk read path: hands delivered data frames (vitals and waveform chunks) to `callback`
 /// one at a time, **borrowed** (see [`vitalring_frame`]) — no copy into an event, no queue —
 /// until at least `max_frames` were handed over (up to 64 more: the reader takes whole
@@ -1020,7 +1051,7 @@ pub unsafe extern "C" fn vitalring_try_read(
 /// Connection and problem events are not passed to the callback: they are queued as for
 /// [`vitalring_read`] (data events are not: the frames stand for them), and one arriving ends
 /// the wait with `VITALRING_OK` and possibly `*delivered == 0`. Read them with
-/// [`vitalring_try_read`] until it returns `VITALRING_NO_EVENT` after each call; events you
+/// [`vitalring_pop_event`] until it returns `VITALRING_NO_EVENT` after each call; events you
 /// never read are counted in `events_lost` once the queue is full. Heartbeat frames are only
 /// counted.
 ///

@@ -271,7 +271,7 @@ fn read_frames_hands_every_delivered_frame_to_the_callback_and_queues_the_rest()
     assert_eq!((rc, n), (VITALRING_OK, 0));
     let mut ev = MaybeUninit::<vitalring_event>::uninit();
     // SAFETY: a live handle and a writable event.
-    let got = unsafe { vitalring_try_read(reader, ev.as_mut_ptr()) };
+    let got = unsafe { vitalring_pop_event(reader, ev.as_mut_ptr()) };
     assert_eq!(got, VITALRING_OK);
     // SAFETY: written.
     let got = unsafe { ev.assume_init_ref() }.kind;
@@ -322,6 +322,10 @@ fn read_frames_hands_every_delivered_frame_to_the_callback_and_queues_the_rest()
         .unwrap();
     producer.corrupt_frame(bad, 40 * 8).unwrap();
 
+    // Popping does not read the ring: the frames stay for the callback.
+    // SAFETY: a live handle and a writable event.
+    let got = unsafe { vitalring_pop_event(reader, ev.as_mut_ptr()) };
+    assert_eq!(got, VITALRING_NO_EVENT);
     let mut total = 0;
     common::wait_for(Duration::from_secs(10), || {
         // SAFETY: as above.
@@ -373,7 +377,7 @@ fn read_frames_hands_every_delivered_frame_to_the_callback_and_queues_the_rest()
         assert_eq!(n, 0);
         let _ = rc;
         // SAFETY: as above.
-        (unsafe { vitalring_try_read(reader, ev.as_mut_ptr()) } == VITALRING_OK)
+        (unsafe { vitalring_pop_event(reader, ev.as_mut_ptr()) } == VITALRING_OK)
             // SAFETY: written when OK.
             .then(|| unsafe { ev.assume_init() })
     });

@@ -379,15 +379,19 @@ fn ctl_scenario_changes_only_that_bed_without_a_new_epoch_or_a_gap() {
         rt.describe("bed4")["description"],
         "bed 4, scenario desaturation"
     );
-    // No reader saw a new epoch, a drop, a reject or a gap in any waveform.
+    // No reader saw a new epoch, a drop, a reject or a gap in any waveform. (On a loaded
+    // machine a producer not scheduled for 250 ms is reported stalled and then connected
+    // again, with the same epoch: that is neither a gap nor a new ring.)
     for (name, m) in [("bed1", &m1), ("bed2", &m2), ("bed4", &m4)] {
-        assert!(m.errors().is_empty(), "{name}: {:?}", m.errors());
-        assert_eq!(
-            m.connected_epochs().len(),
-            1,
-            "{name}: {:?}",
-            m.connected_epochs()
-        );
+        let errors: Vec<&Value> = m
+            .errors()
+            .into_iter()
+            .filter(|e| e["kind"] != "stalled")
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        let mut epochs = m.connected_epochs();
+        epochs.dedup();
+        assert_eq!(epochs.len(), 1, "{name}: {epochs:?}");
         assert!(m.waveforms_contiguous(), "{name}: a waveform gap");
     }
 }

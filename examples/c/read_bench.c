@@ -107,8 +107,8 @@ int main(int argc, char **argv) {
         if (frames_mode) {
             uint32_t n = 0;
             rc = vitalring_read_frames(reader, on_frame, &t, 4096, 1000, &n);
-            /* Connection and problem events wait in the queue. */
-            while (vitalring_try_read(reader, &ev) == VITALRING_OK) {
+            /* Connection and problem events wait in the queue (pop: no ring read). */
+            while (vitalring_pop_event(reader, &ev) == VITALRING_OK) {
                 if (ev.kind == VITALRING_EVENT_CONNECTION &&
                     ev.connection.state == VITALRING_STATE_STOPPED) {
                     stopped = 1;
