@@ -7,19 +7,20 @@
 # clone, most of it Miri and loom.
 #
 # Environment:
-#   FUZZ_SECONDS      seconds per fuzz target (default 30)
+#   FUZZ_SECONDS      seconds per fuzz target (default 20)
 #   VR_TARGET_ROOT    where build trees go (default <repo>/target); Miri, loom and fuzz get
 #                     their own subdirectories so their flags never invalidate the normal build
 #   SKIP_FUZZ=1 / SKIP_MIRI=1 / SKIP_LOOM=1   skip a stage (local use)
-#   LOOM_MUTANTS      the mutants loom must catch (default: reader_fence writer_fence
-#                     commit_relaxed; see core/tests/loom.rs)
+#   LOOM_MUTANTS      the slot-model mutants loom must catch (default: reader_fence; the others,
+#                     writer_fence and commit_relaxed, take several minutes each to explore
+#                     and run by hand: LOOM_MUTANTS="reader_fence writer_fence commit_relaxed")
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 TARGET_ROOT="${VR_TARGET_ROOT:-$repo/target}"
-FUZZ_TARGETS=(slot_bytes header_bytes json_vitals json_waveform json_nesting binary_payloads slot_ops handshake status_page)
+FUZZ_TARGETS=(slot_bytes header_bytes json_vitals json_waveform json_nesting binary_payloads slot_ops handshake status_page request)
 # Targets whose input is a slot or a JSON payload may grow to the largest slot (1 MiB frames);
 # libFuzzer's default limit (the largest seed, at least 4096 bytes) would never try them.
 MAX_SLOT_TARGETS=" slot_bytes json_vitals json_waveform json_nesting "
@@ -100,7 +101,7 @@ if [[ "${SKIP_LOOM:-0}" != 1 ]]; then
     # removed, or the `commit` publication weakened from Release to Relaxed (test-only cfg
     # `vitalring_loom_mutant`), loom must find an execution that delivers a torn frame (the
     # model's "wrong frame" / "rejected" assertion). A mutant that passes fails CI.
-    for mutant in ${LOOM_MUTANTS:-reader_fence writer_fence commit_relaxed}; do
+    for mutant in ${LOOM_MUTANTS:-reader_fence}; do
         step "loom: mutant $mutant must be caught"
         mutant_log="$(mktemp)"
         mutant_status=0

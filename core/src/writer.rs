@@ -434,8 +434,9 @@ mod tests {
     #[test]
     fn the_test_regions_take_the_path_they_are_named_for() {
         let g = Geometry::new(128, 2).unwrap();
+        // Under Miri every region takes the 32-bit path (see `RegionRef::wide_words`).
         #[cfg(all(target_has_atomic = "64", target_endian = "little"))]
-        assert!(region(g, true).wide_words().is_some());
+        assert_eq!(region(g, true).wide_words().is_some(), !cfg!(miri));
         #[cfg(all(target_has_atomic = "64", target_endian = "little"))]
         assert!(region(g, false).wide_words().is_none());
         let _ = g;
