@@ -699,3 +699,53 @@ fn a_uid_allowed_to_read_is_refused_commands_unless_allowed_to_command() {
         "{r:?}"
     );
 }
+
+/// The entries of `vitalring readers CHANNEL --json` whose pid is `pid`.
+fn readers_with_pid(rt: &Runtime, channel: &str, pid: u32) -> Vec<Value> {
+    let s: Value = serde_json::from_str(&rt.ok(&["readers", channel, "--json"])).unwrap();
+    s["readers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no reader list: {s}"))
+        .iter()
+        .filter(|r| r["pid"].as_u64() == Some(u64::from(pid)))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_monitor_is_listed_by_readers_with_its_counters_and_leaves_the_list_when_killed() {
+    let rt = Runtime::new("readers");
+    let _p = rt.sim(&["--channel", "r1"], &["r1"]);
+    let mut m = rt.monitor("r1");
+    m.until("vitals", LIMIT, |v| v["event"] == "vitals");
+    let pid = m._proc.0.id();
+    // The monitor holds a lease: it is listed with its pid, sleeps (the default wait) and
+    // reports what it delivered (its status page is refreshed every 100 ms).
+    let start = Instant::now();
+    let entry = loop {
+        if start.elapsed() > LIMIT {
+            panic!("hang guard: monitor pid {pid} never listed with delivered frames");
+        }
+        if let Some(r) = readers_with_pid(&rt, "r1", pid).pop() {
+            if r["delivered"].as_u64().unwrap_or(0) > 0 {
+                break r;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(entry["sleeping"], true, "{entry}");
+    assert_eq!(entry["dropped"], 0, "{entry}");
+    assert_eq!(entry["rejected"], 0, "{entry}");
+    assert_eq!(rt.describe("r1")["readers"], 1);
+    // kill -9: the lease closes and the entry goes.
+    m._proc.0.kill().unwrap();
+    let _ = m._proc.0.wait();
+    let start = Instant::now();
+    while !readers_with_pid(&rt, "r1", pid).is_empty() {
+        if start.elapsed() > Duration::from_secs(5) {
+            panic!("hang guard: killed monitor pid {pid} still listed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(rt.describe("r1")["readers"], 0);
+}
