@@ -440,7 +440,10 @@ impl StatusPage {
     }
 
     /// Writer, one page, after the fence of [`wake_sleepers`]: wakes the reader if its flag is
-    /// set. Returns whether a `FUTEX_WAKE` was issued.
+    /// set. Returns whether a `FUTEX_WAKE` was issued. Needs read-modify-write atomics: a
+    /// writer on a target without them (Cortex-M0) does not wake sleepers, and its rings do
+    /// not carry the "writer wakes sleepers" header flag, so their readers poll.
+    #[cfg(target_has_atomic = "32")]
     #[inline]
     fn wake_one<F: Futex>(&self, futex: &F) -> bool {
         let sleeping = &self.line0[W_SLEEPING];
@@ -461,6 +464,8 @@ impl StatusPage {
 
 /// Writer: after a commit (or the stop mark), wakes every reader whose page says it sleeps.
 /// Makes no system call when no flag is set. Returns how many `FUTEX_WAKE`s it issued.
+/// Only on targets with read-modify-write atomics (see `StatusPage::wake_one`).
+#[cfg(target_has_atomic = "32")]
 pub fn wake_sleepers<'a, F: Futex>(
     pages: impl IntoIterator<Item = &'a StatusPage>,
     futex: &F,
