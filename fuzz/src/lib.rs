@@ -281,7 +281,11 @@ pub fn request(data: &[u8]) {
     let len = request_len(data);
     if let Ok(r) = Request::parse(data) {
         let bytes = r.to_bytes();
-        assert_eq!(len, Some(Ok(bytes.len())), "request_len disagrees with parse");
+        assert_eq!(
+            len,
+            Some(Ok(bytes.len())),
+            "request_len disagrees with parse"
+        );
         assert_eq!(&bytes[..], &data[..bytes.len()]);
         assert!(vitalring_linux::wire::valid_channel(r.channel()));
         let words: Vec<&str> = r.words().iter().map(String::as_str).collect();
@@ -311,6 +315,9 @@ pub fn request(data: &[u8]) {
             assert_eq!(parse_describe(&again).ok(), Some(d));
         }
         let _ = parse_stats(text);
+    }
+}
+
 /// `status_page`: the input is a reader's status page as the producer reads it (a hostile
 /// reader writes any bytes). The parser never panics, accepts exactly the pages with the right
 /// magic, version and a known mode, and reports their fields as written.
@@ -330,7 +337,13 @@ pub fn status_page(data: &[u8]) {
             assert_eq!(s.asleep, word(8) != 0);
             assert_eq!(s.sleeps, word(16) == 1);
             assert_eq!(
-                (s.position, s.delivered, s.dropped, s.rejected, s.heartbeat.0),
+                (
+                    s.position,
+                    s.delivered,
+                    s.dropped,
+                    s.rejected,
+                    s.heartbeat.0
+                ),
                 (quad(64), quad(72), quad(80), quad(88), quad(96))
             );
         }
@@ -524,13 +537,22 @@ pub mod seeds {
         }
         {
             use vitalring_linux::request::{Reply, Request, RequestKind, RequestStatus};
-            let cmd = Request::new(RequestKind::Command, "bed2", Some(b"s3cret"), &["scenario", "tachycardia"])
-                .expect("valid request");
+            let cmd = Request::new(
+                RequestKind::Command,
+                "bed2",
+                Some(b"s3cret"),
+                &["scenario", "tachycardia"],
+            )
+            .expect("valid request");
             out.push(("request", "seed-command".into(), cmd.to_bytes()));
             let d = Request::new(RequestKind::Describe, "bed2", None, &[]).expect("valid request");
             out.push(("request", "seed-describe".into(), d.to_bytes()));
             let describe = r#"{"version":1,"name":"bed3","kind":"simulator","description":"bed 3, scenario afib","encoding":"json","frame_size":4096,"frame_count":2048,"epoch":"00000000deadbeef","pid":42,"started_unix_ms":1,"uptime_s":1.5,"published":200,"frame_rate_hz":135.0,"heartbeat_age_ms":3,"readers":0,"commands":["pause"]}"#;
-            out.push(("request", "seed-describe-body".into(), describe.as_bytes().to_vec()));
+            out.push((
+                "request",
+                "seed-describe-body".into(),
+                describe.as_bytes().to_vec(),
+            ));
             out.push((
                 "request",
                 "seed-reply-describe".into(),
