@@ -18,6 +18,17 @@ pub enum Transport {
     /// The same ring with a low-power backoff (sleeps of up to 1 ms): less CPU, more latency.
     #[serde(rename = "vitalring-lp")]
     VitalringLp,
+    /// The same ring with a sleeping reader: it asks for a status page (a lease) and, with
+    /// nothing to read, sleeps in `FUTEX_WAIT` until the writer wakes it (the product's
+    /// default reader). In busy mode it never sleeps, but the writer still checks its page
+    /// after every commit: the cost of the wake path with no reader asleep.
+    #[serde(rename = "vitalring-block")]
+    VitalringBlock,
+    /// [`Transport::VitalringBlock`] with the writer's wake path switched off
+    /// (`SharedMemoryProducer::set_wake_enabled(false)`) and a polling reader: the baseline
+    /// for the wake path's throughput cost. Not in the default set.
+    #[serde(rename = "vitalring-nowake")]
+    VitalringNoWake,
     /// iceoryx2 publish-subscribe (needs the `iceoryx2` cargo feature).
     Iceoryx2,
     /// A connected `AF_UNIX`/`SOCK_SEQPACKET` socket pair (baseline).
@@ -33,9 +44,11 @@ pub enum Transport {
 
 impl Transport {
     /// Every transport, in report order.
-    pub const ALL: [Transport; 6] = [
+    pub const ALL: [Transport; 8] = [
         Transport::Vitalring,
         Transport::VitalringLp,
+        Transport::VitalringBlock,
+        Transport::VitalringNoWake,
         Transport::Iceoryx2,
         Transport::Uds,
         Transport::Floor,
@@ -48,6 +61,7 @@ impl Transport {
         Transport::ALL
             .into_iter()
             .filter(|t| *t != Transport::Iceoryx2 || cfg!(feature = "iceoryx2"))
+            .filter(|t| *t != Transport::VitalringNoWake)
             .collect()
     }
 
@@ -56,6 +70,8 @@ impl Transport {
         match self {
             Transport::Vitalring => "vitalring",
             Transport::VitalringLp => "vitalring-lp",
+            Transport::VitalringBlock => "vitalring-block",
+            Transport::VitalringNoWake => "vitalring-nowake",
             Transport::Iceoryx2 => "iceoryx2",
             Transport::Uds => "uds",
             Transport::Floor => "floor",
@@ -76,13 +92,15 @@ impl FromStr for Transport {
         match s.trim().to_ascii_lowercase().as_str() {
             "vitalring" | "ring" => Ok(Transport::Vitalring),
             "vitalring-lp" | "ring-lp" => Ok(Transport::VitalringLp),
+            "vitalring-block" | "ring-block" | "block" => Ok(Transport::VitalringBlock),
+            "vitalring-nowake" | "ring-nowake" | "nowake" => Ok(Transport::VitalringNoWake),
             "iceoryx2" | "iox2" => Ok(Transport::Iceoryx2),
             "uds" | "unix" | "seqpacket" => Ok(Transport::Uds),
             "floor" => Ok(Transport::Floor),
             "floor-flag" | "flag" => Ok(Transport::FloorFlag),
             other => Err(BenchError::Usage(format!(
-                "unknown transport {other:?} (expected vitalring, vitalring-lp, iceoryx2, uds, \
-                 floor or floor-flag)"
+                "unknown transport {other:?} (expected vitalring, vitalring-lp, vitalring-block, \
+                 vitalring-nowake, iceoryx2, uds, floor or floor-flag)"
             ))),
         }
     }
@@ -422,6 +440,10 @@ usage: bench [--quick] [--sizes 64,256,4096] [--transports vitalring,vitalring-l
 
   transports: vitalring     the real producer, handshake and core reader (backoff sleeps <= 50 us)
               vitalring-lp  the same with a low-power backoff (sleeps <= 1 ms)
+              vitalring-block  the same with a sleeping reader (futex wake-up, the default
+                            of monitor, recorder and bindings); busy mode never sleeps
+              vitalring-nowake the block reader's ring with the writer's wake path off and a
+                            polling reader (not in the default set: the wake path's cost)
               iceoryx2      iceoryx2 publish-subscribe (build with --features iceoryx2)
               uds           AF_UNIX SOCK_SEQPACKET baseline
               floor         the machine's floor: a bare shared-memory copy ring, no checks

@@ -300,6 +300,12 @@ fn run_peer(spec: PeerSpec) -> Result<(), BenchError> {
         Transport::VitalringLp => {
             run_role::<transport::vitalring::VitalringLowPower>(&spec, &ctx, pinned)
         }
+        Transport::VitalringBlock => {
+            run_role::<transport::vitalring::VitalringBlock>(&spec, &ctx, pinned)
+        }
+        Transport::VitalringNoWake => {
+            run_role::<transport::vitalring::VitalringNoWake>(&spec, &ctx, pinned)
+        }
         #[cfg(feature = "iceoryx2")]
         Transport::Iceoryx2 => run_role::<transport::iceoryx2::Iceoryx2>(&spec, &ctx, pinned),
         #[cfg(not(feature = "iceoryx2"))]
