@@ -23,7 +23,7 @@ use crate::report::{
     CpuFigures, HostInfo, Report, RunRecord, Status, ThroughputFigures, REPORT_SCHEMA,
 };
 use crate::transport::Role;
-use crate::{BenchError, BenchOptions, Params, Scenario, TestKind, Transport};
+use crate::{BenchError, BenchOptions, Params, PayloadMode, Scenario, TestKind, Transport};
 
 /// Serialises "clear FD_CLOEXEC → spawn → close" so that no other spawn from this process
 /// inherits a link fd meant for one peer.
@@ -61,16 +61,27 @@ pub fn run(opts: &BenchOptions) -> Result<Report, BenchError> {
             .join(" "),
     };
     let started = Instant::now();
-    let total = opts.transports.len() * opts.sizes.len() * opts.scenarios.len();
+    let cells: Vec<(usize, PayloadMode)> = opts
+        .sizes
+        .iter()
+        .flat_map(|&size| {
+            opts.payloads
+                .iter()
+                .filter(move |p| p.applies_to(size))
+                .map(move |&p| (size, p))
+        })
+        .collect();
+    let total = opts.transports.len() * cells.len() * opts.scenarios.len();
     let mut runs = Vec::with_capacity(total);
     for &transport in &opts.transports {
         let mut unsupported: Option<String> = None;
-        for &size in &opts.sizes {
+        for &(size, payload) in &cells {
             for &scenario in &opts.scenarios {
                 let record = match &unsupported {
                     Some(why) => RunRecord::not_measured(
                         transport,
                         size,
+                        payload,
                         scenario,
                         Status::Unsupported,
                         why.clone(),
@@ -78,11 +89,17 @@ pub fn run(opts: &BenchOptions) -> Result<Report, BenchError> {
                     None => {
                         let t0 = Instant::now();
                         let r = run_one(
-                            &exe, transport, size, scenario, &params, writer_cpu, reader_cpu,
+                            &exe,
+                            transport,
+                            (size, payload),
+                            scenario,
+                            &params,
+                            writer_cpu,
+                            reader_cpu,
                         );
                         if opts.progress {
                             eprintln!(
-                                "[{}/{total}] {transport} {size} B {scenario:?}: {} ({:.1} s)",
+                                "[{}/{total}] {transport} {size} B {payload} {scenario:?}: {} ({:.1} s)",
                                 runs.len() + 1,
                                 match &r.status {
                                     Status::Ok => "ok".to_string(),
@@ -326,14 +343,20 @@ impl Drop for ScratchDir {
 fn run_one(
     exe: &Path,
     transport: Transport,
-    size: usize,
+    (size, payload): (usize, PayloadMode),
     scenario: Scenario,
     params: &Params,
     writer_cpu: Option<usize>,
     reader_cpu: Option<usize>,
 ) -> RunRecord {
     match measure(
-        exe, transport, size, scenario, params, writer_cpu, reader_cpu,
+        exe,
+        transport,
+        (size, payload),
+        scenario,
+        params,
+        writer_cpu,
+        reader_cpu,
     ) {
         Ok(r) => r,
         Err(e) => {
@@ -346,7 +369,7 @@ fn run_one(
                 BenchError::Unsupported(m) => m,
                 other => other.to_string(),
             };
-            RunRecord::not_measured(transport, size, scenario, status, msg)
+            RunRecord::not_measured(transport, size, payload, scenario, status, msg)
         }
     }
 }
@@ -354,7 +377,7 @@ fn run_one(
 fn measure(
     exe: &Path,
     transport: Transport,
-    size: usize,
+    (size, payload): (usize, PayloadMode),
     scenario: Scenario,
     params: &Params,
     writer_cpu: Option<usize>,
@@ -378,6 +401,7 @@ fn measure(
             role,
             transport,
             size,
+            payload,
             mode: scenario.mode(),
             kind: scenario.kind(),
             capacity: params.capacity,
@@ -449,7 +473,7 @@ fn measure(
         let fps = r.received.saturating_sub(1).max(1) as f64 / active;
         ThroughputFigures {
             frames_per_s: fps,
-            bytes_per_s: fps * size as f64,
+            bytes_per_s: fps * w.payload_len as f64,
             writer_frames_per_s: w.sent as f64 / secs(w.elapsed_ns.max(1)),
             duration_s: secs(w.elapsed_ns),
         }
@@ -464,6 +488,7 @@ fn measure(
     Ok(RunRecord {
         transport,
         size,
+        payload,
         payload_bytes: w.payload_len,
         scenario,
         kind: scenario.kind(),

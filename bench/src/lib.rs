@@ -40,8 +40,8 @@ pub mod transport;
 pub use error::BenchError;
 pub use harness::run;
 pub use options::{
-    BenchOptions, CpuParams, LatencyParams, Params, PollMode, Scenario, TestKind, ThroughputParams,
-    Transport, DEFAULT_SIZES, USAGE,
+    BenchOptions, CpuParams, LatencyParams, Params, PayloadMode, PollMode, Scenario, TestKind,
+    ThroughputParams, Transport, DEFAULT_SIZES, USAGE, VITALS_PAYLOAD_LEN,
 };
 pub use peer::{monotonic_ns, peer_main, BENCH_HEADER_LEN, PEER_ARG};
 pub use report::{

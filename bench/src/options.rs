@@ -18,19 +18,41 @@ pub enum Transport {
     /// The same ring with a low-power backoff (sleeps of up to 1 ms): less CPU, more latency.
     #[serde(rename = "vitalring-lp")]
     VitalringLp,
+    /// The same ring with a sleeping reader: it asks for a status page (a lease) and, with
+    /// nothing to read, sleeps in `FUTEX_WAIT` until the writer wakes it (the product's
+    /// default reader). In busy mode it never sleeps, but the writer still checks its page
+    /// after every commit: the cost of the wake path with no reader asleep.
+    #[serde(rename = "vitalring-block")]
+    VitalringBlock,
+    /// [`Transport::VitalringBlock`] with the writer's wake path switched off
+    /// (`SharedMemoryProducer::set_wake_enabled(false)`) and a polling reader: the baseline
+    /// for the wake path's throughput cost. Not in the default set.
+    #[serde(rename = "vitalring-nowake")]
+    VitalringNoWake,
     /// iceoryx2 publish-subscribe (needs the `iceoryx2` cargo feature).
     Iceoryx2,
     /// A connected `AF_UNIX`/`SOCK_SEQPACKET` socket pair (baseline).
     Uds,
+    /// The machine's floor: a bare copy ring in shared memory (per-slot sequence word with
+    /// Release/Acquire, relaxed 64-bit copy, no checks at all).
+    Floor,
+    /// The machine's floor for a signal: one cache line (sequence word and the 24-byte bench
+    /// header) stored by the writer and spun on by the reader; every size moves 24 bytes.
+    #[serde(rename = "floor-flag")]
+    FloorFlag,
 }
 
 impl Transport {
     /// Every transport, in report order.
-    pub const ALL: [Transport; 4] = [
+    pub const ALL: [Transport; 8] = [
         Transport::Vitalring,
         Transport::VitalringLp,
+        Transport::VitalringBlock,
+        Transport::VitalringNoWake,
         Transport::Iceoryx2,
         Transport::Uds,
+        Transport::Floor,
+        Transport::FloorFlag,
     ];
 
     /// The transports this build can run (iceoryx2 only with the `iceoryx2` feature). The
@@ -39,6 +61,7 @@ impl Transport {
         Transport::ALL
             .into_iter()
             .filter(|t| *t != Transport::Iceoryx2 || cfg!(feature = "iceoryx2"))
+            .filter(|t| *t != Transport::VitalringNoWake)
             .collect()
     }
 
@@ -47,8 +70,12 @@ impl Transport {
         match self {
             Transport::Vitalring => "vitalring",
             Transport::VitalringLp => "vitalring-lp",
+            Transport::VitalringBlock => "vitalring-block",
+            Transport::VitalringNoWake => "vitalring-nowake",
             Transport::Iceoryx2 => "iceoryx2",
             Transport::Uds => "uds",
+            Transport::Floor => "floor",
+            Transport::FloorFlag => "floor-flag",
         }
     }
 }
@@ -65,12 +92,71 @@ impl FromStr for Transport {
         match s.trim().to_ascii_lowercase().as_str() {
             "vitalring" | "ring" => Ok(Transport::Vitalring),
             "vitalring-lp" | "ring-lp" => Ok(Transport::VitalringLp),
+            "vitalring-block" | "ring-block" | "block" => Ok(Transport::VitalringBlock),
+            "vitalring-nowake" | "ring-nowake" | "nowake" => Ok(Transport::VitalringNoWake),
             "iceoryx2" | "iox2" => Ok(Transport::Iceoryx2),
             "uds" | "unix" | "seqpacket" => Ok(Transport::Uds),
+            "floor" => Ok(Transport::Floor),
+            "floor-flag" | "flag" => Ok(Transport::FloorFlag),
             other => Err(BenchError::Usage(format!(
-                "unknown transport {other:?} (expected vitalring, vitalring-lp, iceoryx2 or uds)"
+                "unknown transport {other:?} (expected vitalring, vitalring-lp, vitalring-block, \
+                 vitalring-nowake, iceoryx2, uds, floor or floor-flag)"
             ))),
         }
+    }
+}
+
+/// What each frame carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadMode {
+    /// The whole frame: `size` bytes per message (the ring: `size - 32`, the slot's capacity).
+    #[default]
+    Full,
+    /// A vitals-sized payload of [`VITALS_PAYLOAD_LEN`] bytes in a frame of `size` bytes (the
+    /// common case: the default 4096-byte slot carrying one JSON vitals record). Only run at
+    /// sizes whose payload capacity holds it.
+    Vitals,
+}
+
+/// Bytes per frame in [`PayloadMode::Vitals`]: about what the simulator's JSON vitals record
+/// takes (heart rate, SpO2, respiration, NIBP, temperature, pulse rate, with their keys).
+pub const VITALS_PAYLOAD_LEN: usize = 150;
+
+impl PayloadMode {
+    /// Both modes, in report order.
+    pub const ALL: [PayloadMode; 2] = [PayloadMode::Full, PayloadMode::Vitals];
+
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            PayloadMode::Full => "full",
+            PayloadMode::Vitals => "vitals",
+        }
+    }
+
+    /// Bytes per message for a transport whose frames can hold `capacity` bytes: `capacity`
+    /// (full) or [`VITALS_PAYLOAD_LEN`] (vitals, if it fits).
+    pub fn payload_len(self, capacity: usize) -> usize {
+        match self {
+            PayloadMode::Full => capacity,
+            PayloadMode::Vitals => VITALS_PAYLOAD_LEN.min(capacity),
+        }
+    }
+
+    /// Whether this mode is run at frame size `size` (vitals: only where a ring slot of that
+    /// size holds the vitals payload with room to spare, i.e. it is not a full slot).
+    pub fn applies_to(self, size: usize) -> bool {
+        match self {
+            PayloadMode::Full => true,
+            PayloadMode::Vitals => size >= 2 * VITALS_PAYLOAD_LEN + 32,
+        }
+    }
+}
+
+impl fmt::Display for PayloadMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
     }
 }
 
@@ -312,6 +398,8 @@ pub struct BenchOptions {
     pub transports: Vec<Transport>,
     /// Scenarios, in report order.
     pub scenarios: Vec<Scenario>,
+    /// Payload modes, in report order (vitals only at sizes it applies to).
+    pub payloads: Vec<PayloadMode>,
     /// Write the JSON report here as well.
     pub json_out: Option<PathBuf>,
     /// Explicit parameters (overrides `quick`).
@@ -332,6 +420,7 @@ impl Default for BenchOptions {
             sizes: DEFAULT_SIZES.to_vec(),
             transports: Transport::available(),
             scenarios: Scenario::ALL.to_vec(),
+            payloads: PayloadMode::ALL.to_vec(),
             json_out: None,
             params: None,
             peer_exe: None,
@@ -345,14 +434,22 @@ impl Default for BenchOptions {
 pub const USAGE: &str = "\
 usage: bench [--quick] [--sizes 64,256,4096] [--transports vitalring,vitalring-lp,iceoryx2,uds]
              [--scenarios latency-busy,latency-backoff,throughput,cpu] [--json PATH]
-             [--no-pin] [--no-progress]
+             [--payloads full,vitals] [--no-pin] [--no-progress]
   Runs writer and reader in separate processes and prints one-way latency (busy and
   backoff polling), maximum throughput with lost frames, and reader CPU at 135 frames/s.
 
   transports: vitalring     the real producer, handshake and core reader (backoff sleeps <= 50 us)
               vitalring-lp  the same with a low-power backoff (sleeps <= 1 ms)
+              vitalring-block  the same with a sleeping reader (futex wake-up, the default
+                            of monitor, recorder and bindings); busy mode never sleeps
+              vitalring-nowake the block reader's ring with the writer's wake path off and a
+                            polling reader (not in the default set: the wake path's cost)
               iceoryx2      iceoryx2 publish-subscribe (build with --features iceoryx2)
               uds           AF_UNIX SOCK_SEQPACKET baseline
+              floor         the machine's floor: a bare shared-memory copy ring, no checks
+              floor-flag    the floor for a signal: one cache line, 24 bytes per frame
+  --payloads    full: every message fills the frame; vitals: a 150-byte payload (one JSON
+                vitals record) in a frame of that size, at sizes >= 332 (default: both)
   --quick       short runs: the whole default set in under a minute
   --json PATH   also write the report as JSON (schema \"vitalring-bench/1\")
   --no-pin      do not pin writer and reader to different CPUs
@@ -409,6 +506,18 @@ impl BenchOptions {
                         .map(str::parse)
                         .collect::<Result<_, _>>()?;
                 }
+                "--payloads" => {
+                    opts.payloads = value("--payloads")?
+                        .split(',')
+                        .map(|p| match p.trim().to_ascii_lowercase().as_str() {
+                            "full" => Ok(PayloadMode::Full),
+                            "vitals" => Ok(PayloadMode::Vitals),
+                            other => Err(BenchError::Usage(format!(
+                                "unknown payload mode {other:?} (expected full or vitals)"
+                            ))),
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
                 "--scenarios" => {
                     opts.scenarios = value("--scenarios")?
                         .split(',')
@@ -429,9 +538,13 @@ impl BenchOptions {
 
     /// Checks sizes and lists.
     pub fn validate(&self) -> Result<(), BenchError> {
-        if self.sizes.is_empty() || self.transports.is_empty() || self.scenarios.is_empty() {
+        if self.sizes.is_empty()
+            || self.transports.is_empty()
+            || self.scenarios.is_empty()
+            || self.payloads.is_empty()
+        {
             return Err(BenchError::Usage(
-                "sizes, transports and scenarios must not be empty".into(),
+                "sizes, transports, scenarios and payloads must not be empty".into(),
             ));
         }
         for &s in &self.sizes {

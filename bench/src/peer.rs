@@ -37,7 +37,7 @@ use crate::report::LatencySummary;
 use crate::transport::{
     self, Backoff, BenchTransport, FrameSink, FrameSource, PeerContext, Recv, Role,
 };
-use crate::{BenchError, PollMode, TestKind, Transport};
+use crate::{BenchError, PayloadMode, PollMode, TestKind, Transport};
 
 /// `argv[1]` that makes the executable run as a benchmark peer: `main` must call
 /// [`peer_main`] with the arguments and exit with its return value.
@@ -159,6 +159,7 @@ pub(crate) struct PeerSpec {
     pub role: Role,
     pub transport: Transport,
     pub size: usize,
+    pub payload: PayloadMode,
     pub mode: PollMode,
     pub kind: TestKind,
     pub capacity: usize,
@@ -283,6 +284,7 @@ fn run_peer(spec: PeerSpec) -> Result<(), BenchError> {
     let ctx = PeerContext {
         role: spec.role,
         size: spec.size,
+        payload: spec.payload,
         mode: spec.mode,
         kind: spec.kind,
         capacity: spec.capacity,
@@ -292,9 +294,17 @@ fn run_peer(spec: PeerSpec) -> Result<(), BenchError> {
     };
     match spec.transport {
         Transport::Uds => run_role::<transport::uds::Uds>(&spec, &ctx, pinned),
+        Transport::Floor => run_role::<transport::floor::Floor>(&spec, &ctx, pinned),
+        Transport::FloorFlag => run_role::<transport::floor::FloorFlag>(&spec, &ctx, pinned),
         Transport::Vitalring => run_role::<transport::vitalring::Vitalring>(&spec, &ctx, pinned),
         Transport::VitalringLp => {
             run_role::<transport::vitalring::VitalringLowPower>(&spec, &ctx, pinned)
+        }
+        Transport::VitalringBlock => {
+            run_role::<transport::vitalring::VitalringBlock>(&spec, &ctx, pinned)
+        }
+        Transport::VitalringNoWake => {
+            run_role::<transport::vitalring::VitalringNoWake>(&spec, &ctx, pinned)
         }
         #[cfg(feature = "iceoryx2")]
         Transport::Iceoryx2 => run_role::<transport::iceoryx2::Iceoryx2>(&spec, &ctx, pinned),

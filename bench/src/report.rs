@@ -5,7 +5,7 @@ use std::fmt;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::{Params, PollMode, Scenario, TestKind, Transport};
+use crate::{Params, PayloadMode, PollMode, Scenario, TestKind, Transport};
 
 /// Version tag of the JSON document.
 pub const REPORT_SCHEMA: &str = "vitalring-bench/1";
@@ -100,7 +100,11 @@ pub struct RunRecord {
     pub transport: Transport,
     /// Frame size, bytes.
     pub size: usize,
-    /// Bytes of bench payload per frame (`size` except for the ring: `size - 32`).
+    /// Payload mode (full frames or a vitals-sized payload).
+    #[serde(default)]
+    pub payload: PayloadMode,
+    /// Bytes of bench payload per frame (full: `size`, except for the ring: `size - 32`;
+    /// vitals: 150; floor-flag: 24).
     pub payload_bytes: usize,
     /// Scenario.
     pub scenario: Scenario,
@@ -141,6 +145,7 @@ impl RunRecord {
     pub fn not_measured(
         transport: Transport,
         size: usize,
+        payload: PayloadMode,
         scenario: Scenario,
         status: Status,
         error: String,
@@ -148,6 +153,7 @@ impl RunRecord {
         RunRecord {
             transport,
             size,
+            payload,
             payload_bytes: 0,
             scenario,
             kind: scenario.kind(),
@@ -216,9 +222,31 @@ impl Report {
         size: usize,
         scenario: Scenario,
     ) -> Option<&RunRecord> {
-        self.runs
-            .iter()
-            .find(|r| r.transport == transport && r.size == size && r.scenario == scenario)
+        self.find_payload(transport, size, PayloadMode::Full, scenario)
+    }
+
+    /// The record of one run with a given payload mode.
+    pub fn find_payload(
+        &self,
+        transport: Transport,
+        size: usize,
+        payload: PayloadMode,
+        scenario: Scenario,
+    ) -> Option<&RunRecord> {
+        self.runs.iter().find(|r| {
+            r.transport == transport
+                && r.size == size
+                && r.payload == payload
+                && r.scenario == scenario
+        })
+    }
+}
+
+/// The size column: `4096`, or `4096v` for a vitals payload in a 4096-byte frame.
+fn size_label(r: &RunRecord) -> String {
+    match r.payload {
+        PayloadMode::Full => r.size.to_string(),
+        PayloadMode::Vitals => format!("{}v", r.size),
     }
 }
 
@@ -297,7 +325,7 @@ impl fmt::Display for Report {
             writeln!(f, "One-way latency (µs)")?;
             writeln!(
                 f,
-                "{:<12} {:>5} {:<8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6} {:>9}",
+                "{:<12} {:>6} {:<8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6} {:>9}",
                 "transport",
                 "size",
                 "mode",
@@ -310,7 +338,7 @@ impl fmt::Display for Report {
                 "rdr cpu%"
             )?;
             for r in lat {
-                let lead = format!("{:<12} {:>5} {:<8}", r.transport, r.size, r.mode);
+                let lead = format!("{:<12} {:>6} {:<8}", r.transport, size_label(r), r.mode);
                 match (&r.status, &r.latency) {
                     (Status::Ok, Some(l)) => writeln!(
                         f,
@@ -342,7 +370,7 @@ impl fmt::Display for Report {
             )?;
             writeln!(
                 f,
-                "{:<12} {:>5} {:>11} {:>11} {:>11} {:>11} {:>11} {:>10} {:>9}",
+                "{:<12} {:>6} {:>11} {:>11} {:>11} {:>11} {:>11} {:>10} {:>9}",
                 "transport",
                 "size",
                 "frames/s",
@@ -354,7 +382,7 @@ impl fmt::Display for Report {
                 "rdr cpu%"
             )?;
             for r in tp {
-                let lead = format!("{:<12} {:>5}", r.transport, r.size);
+                let lead = format!("{:<12} {:>6}", r.transport, size_label(r));
                 match (&r.status, &r.throughput) {
                     (Status::Ok, Some(t)) => writeln!(
                         f,
@@ -387,11 +415,11 @@ impl fmt::Display for Report {
             )?;
             writeln!(
                 f,
-                "{:<12} {:>5} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6}",
+                "{:<12} {:>6} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6}",
                 "transport", "size", "cpu %", "p50 µs", "p99 µs", "max µs", "frames", "lost"
             )?;
             for r in cpu {
-                let lead = format!("{:<12} {:>5}", r.transport, r.size);
+                let lead = format!("{:<12} {:>6}", r.transport, size_label(r));
                 match (&r.status, &r.cpu) {
                     (Status::Ok, Some(c)) => {
                         let (p50, p99, max) = r

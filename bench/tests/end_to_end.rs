@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use vitalring_bench::{run, BenchOptions, Params, Scenario, Status, Transport};
+use vitalring_bench::{
+    run, BenchOptions, Params, PayloadMode, Scenario, Status, Transport, VITALS_PAYLOAD_LEN,
+};
 
 fn peer_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_vitalring-bench"))
@@ -31,11 +33,18 @@ fn uds_runs_end_to_end_and_json_has_expected_keys() {
     );
     let report = run(&opts).expect("benchmark runs");
 
-    assert_eq!(report.runs.len(), 3 * Scenario::ALL.len());
+    // Full frames at every size, the vitals payload only at 4096 (256 is too small for it).
+    assert_eq!(report.runs.len(), 4 * Scenario::ALL.len());
     for r in &report.runs {
         assert_eq!(r.status, Status::Ok, "{r:?}");
         assert_eq!(r.transport, Transport::Uds);
-        assert_eq!(r.payload_bytes, r.size);
+        match r.payload {
+            PayloadMode::Full => assert_eq!(r.payload_bytes, r.size),
+            PayloadMode::Vitals => {
+                assert_eq!(r.size, 4096);
+                assert_eq!(r.payload_bytes, VITALS_PAYLOAD_LEN);
+            }
+        }
         // A socket applies back-pressure: nothing is ever lost.
         assert_eq!(r.lost, 0, "{r:?}");
         assert_eq!(r.corrupt, 0, "{r:?}");
@@ -80,10 +89,11 @@ fn uds_runs_end_to_end_and_json_has_expected_keys() {
         assert!(v["host"].get(key).is_some(), "host lacks {key}");
     }
     let runs = v["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 12);
+    assert_eq!(runs.len(), 16);
     for r in runs {
         for key in [
             "transport",
+            "payload",
             "size",
             "payload_bytes",
             "scenario",
@@ -149,11 +159,42 @@ fn vitalring_runs_end_to_end_through_the_real_handshake() {
         None,
     );
     let report = run(&opts).expect("benchmark runs");
-    assert_eq!(report.runs.len(), 2 * 2 * Scenario::ALL.len());
+    // Two transports × (64 full, 4096 full, 4096 vitals).
+    assert_eq!(report.runs.len(), 2 * 3 * Scenario::ALL.len());
     for r in &report.runs {
         assert_eq!(r.status, Status::Ok, "{r:?}");
         assert_eq!(r.corrupt, 0, "{r:?}");
         assert!(r.received > 0, "{r:?}");
+        let expected = match r.payload {
+            PayloadMode::Full => r.size - 32,
+            PayloadMode::Vitals => VITALS_PAYLOAD_LEN,
+        };
+        assert_eq!(r.payload_bytes, expected, "{r:?}");
+    }
+}
+
+/// The floor transports run through the same harness: a bare copy ring moving the whole frame
+/// (or the vitals payload), and the one-line flag moving only the 24-byte bench header.
+#[test]
+fn floor_transports_run_end_to_end() {
+    let opts = tiny(
+        vec![Transport::Floor, Transport::FloorFlag],
+        vec![4096],
+        None,
+    );
+    let report = run(&opts).expect("benchmark runs");
+    assert_eq!(report.runs.len(), 2 * 2 * Scenario::ALL.len());
+    for r in &report.runs {
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        // The reader saw the writer's frames: delivered, or (the one-slot flag under a loaded
+        // machine, whose reader may not run while the writer overwrites) counted as dropped.
+        assert!(r.received > 0 || r.transport_dropped > 0, "{r:?}");
+        let expected = match (r.transport, r.payload) {
+            (Transport::FloorFlag, _) => 24,
+            (_, PayloadMode::Full) => 4096,
+            (_, PayloadMode::Vitals) => VITALS_PAYLOAD_LEN,
+        };
+        assert_eq!(r.payload_bytes, expected, "{r:?}");
     }
 }
 

@@ -30,8 +30,10 @@ fn main() {
             return;
         }
         "rust" => {
-            let mut live =
-                LiveReader::connect(SourceConfig::new(socket, channel)).expect("connect");
+            let mut config = SourceConfig::new(socket, channel);
+            // As examples/c/read_bench.c.
+            config.start = vitalring_core::slot::Start::Oldest;
+            let mut live = LiveReader::connect(config).expect("connect");
             let mut n = 0u64;
             let mut sink = |e: SensorEvent| {
                 if matches!(e, SensorEvent::Vitals { .. } | SensorEvent::Waveform { .. }) {
@@ -70,6 +72,7 @@ fn main() {
                 let mut o = o.assume_init();
                 o.socket_path = path.as_ptr();
                 o.channel = chan.as_ptr();
+                o.start = VITALRING_START_OLDEST;
                 assert_eq!(
                     vitalring_connect(&o, &mut reader, std::ptr::null_mut(), 0),
                     VITALRING_OK

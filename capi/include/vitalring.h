@@ -253,6 +253,41 @@ typedef struct vitalring_event {
   struct vitalring_problem problem;
 } vitalring_event;
 
+// One delivered data frame, **borrowed**: handed to a [`vitalring_frame_fn`] by
+// [`vitalring_read_frames`] and valid only until the callback returns (the pointers point into
+// the reader's own buffer, which the next frame overwrites). Copy what you keep. Every frame
+// passed the same checks as for [`vitalring_read`].
+typedef struct vitalring_frame {
+  // `VITALRING_EVENT_VITALS` or `VITALRING_EVENT_WAVEFORM`.
+  uint32_t kind;
+  // Payload encoding byte of the slot (0 JSON, 1 binary).
+  uint32_t encoding;
+  // Ring index of the frame.
+  uint64_t index;
+  // Acquisition time (of the first sample for waveforms), ns since the Unix epoch.
+  uint64_t timestamp_ns;
+  // The slot's payload bytes as the producer wrote them (CRC-checked), borrowed.
+  const uint8_t *payload;
+  // Length of `payload`, bytes.
+  uint32_t payload_len;
+  // Waveforms: 1 ECG lead II, 2 pleth, 3 respiration; else 0.
+  uint32_t channel;
+  // Waveforms: sample rate, Hz; else 0.
+  uint32_t fs_hz;
+  // Waveforms: valid entries of `samples`; else 0.
+  uint32_t count;
+  // Waveforms: index of `samples[0]` since the producer started the channel; else 0.
+  uint64_t first;
+  // Waveforms: the decoded samples, borrowed; else NULL.
+  const int32_t *samples;
+  // Vitals: the decoded numerics; else all 0.
+  struct vitalring_vitals vitals;
+} vitalring_frame;
+
+// The callback of [`vitalring_read_frames`]: `ctx` is the caller's pointer, `frame` the
+// borrowed frame (never NULL). It must not call any function on the same reader.
+typedef void (*vitalring_frame_fn)(void *ctx, const struct vitalring_frame *frame);
+
 // The session's counters: exact at every moment, over the current producer (`epoch`,
 // `start_index`, `position`, `delivered` ... `rejected_*`) and over every producer this
 // reader attached to (`total_*`). For the current ring, `position - start_index ==
@@ -382,6 +417,41 @@ int vitalring_read(struct vitalring_reader *reader, struct vitalring_event *even
 // # Safety
 // As [`vitalring_read`].
 int vitalring_try_read(struct vitalring_reader *reader, struct vitalring_event *event);
+
+// Writes the next event already queued to `*event`, **without reading the ring**: after
+// [`vitalring_read_frames`], the connection and problem events it queued. (Use it, not
+// [`vitalring_try_read`], to drain them: `vitalring_try_read` reads the ring when the queue
+// is empty, so it would take the next data frames as events.)
+//
+// Returns `VITALRING_OK`, `VITALRING_NO_EVENT` (the queue is empty), `VITALRING_E_NULL`,
+// `VITALRING_E_PANIC`. Never allocates, never waits.
+//
+// # Safety
+// As [`vitalring_read`].
+int vitalring_pop_event(struct vitalring_reader *reader, struct vitalring_event *event);
+
+// The bulk read path: hands delivered data frames (vitals and waveform chunks) to `callback`
+// one at a time, **borrowed** (see [`vitalring_frame`]) — no copy into an event, no queue —
+// until at least `max_frames` were handed over (up to 64 more: the reader takes whole
+// batches from the ring) or the ring has nothing new after at least one frame. Waits at most
+// `timeout_ms` (`VITALRING_WAIT_FOREVER`: no limit) for the first frame. `*delivered` (if not
+// NULL) is set to the number of frames handed over.
+//
+// Connection and problem events are not passed to the callback: they are queued as for
+// [`vitalring_read`] (data events are not: the frames stand for them), and one arriving ends
+// the wait with `VITALRING_OK` and possibly `*delivered == 0`. Read them with
+// [`vitalring_pop_event`] until it returns `VITALRING_NO_EVENT` after each call; events you
+// never read are counted in `events_lost` once the queue is full. Heartbeat frames are only
+// counted.
+//
+// Returns `VITALRING_OK`, `VITALRING_NO_EVENT` (timeout, nothing handed over),
+// `VITALRING_E_NULL` (reader or callback NULL), `VITALRING_E_PANIC`. Never allocates.
+//
+// # Safety
+// `reader` is a live handle used by this thread only; `callback` is a function that does not
+// call into the same reader and does not unwind; `ctx` is passed to it untouched; `delivered`
+// is NULL or points to a writable `uint32_t`.
+int vitalring_read_frames(struct vitalring_reader *reader, vitalring_frame_fn callback, void *ctx, uint32_t max_frames, uint32_t timeout_ms, uint32_t *delivered);
 
 // Writes the reader's counters and state to `*stats`.
 //

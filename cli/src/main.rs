@@ -7,7 +7,11 @@
 //! | `dump` | [`dump`]: header and newest frames, checked |
 //! | `bench` | [`bench`]: `vitalring-bench` |
 //! | `demo` | [`demo`]: sim child + monitor |
+//! | `ls` | [`ls`]: the channels of this user, live or stale |
+//! | `ctl` | [`ctl`]: requests to a producer (describe, stats, commands) |
+//! | `readers` | [`readers`]: a producer's counters and attached readers |
 //! | `record`, `replay`, `export` | [`record`], [`replay`], [`export`]: HDF5 recordings (`vitalring-recorder`) |
+//! | `station` (= `monitor --all`) | [`station`]: every live channel at once, one tile per bed |
 //!
 //! Everything platform-specific goes through [`link`]. See `docs/cli.md`.
 #![deny(unsafe_code)]
@@ -15,16 +19,20 @@
 mod args;
 mod bench;
 mod clock;
+mod ctl;
 mod demo;
 mod dump;
 mod error;
 mod export;
 mod link;
+mod ls;
 mod monitor;
+mod readers;
 mod record;
 mod replay;
 mod signals;
 mod sim;
+mod station;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -47,11 +55,19 @@ fn run(cli: Cli) -> CliResult {
                 .map(|(dir, socket)| demo::RemoveOnDrop::new(dir, socket));
             sim::run(&s, &Stop::on_signals()?)
         }
+        Command::Monitor(m) if m.all => station::run(
+            &station::args::StationArgs::from_monitor(&m),
+            &Stop::on_signals()?,
+        ),
         Command::Monitor(m) => monitor::run(&m, &Stop::on_signals()?),
+        Command::Station(s) => station::run(&s, &Stop::on_signals()?),
         Command::Demo(d) => demo::run(&d, &Stop::on_signals()?),
         Command::Record(r) => record::run(&r, &Stop::on_signals()?),
         Command::Replay(r) => replay::run(&r, &Stop::on_signals()?),
         Command::Export(x) => export::run(&x),
+        Command::Ls(l) => ls::run(&l),
+        Command::Ctl(c) => ctl::run(&c),
+        Command::Readers(r) => readers::run(&r),
     }
 }
 
@@ -73,7 +89,8 @@ fn usage_error(e: &clap::Error, argv: &[std::ffi::OsString]) -> ExitCode {
         .and_then(|a| a.to_str())
         .filter(|a| {
             [
-                "sim", "monitor", "dump", "bench", "demo", "record", "replay", "export",
+                "sim", "monitor", "dump", "bench", "demo", "record", "replay", "export", "ls",
+                "ctl", "readers", "station",
             ]
             .contains(a)
         })

@@ -1,6 +1,6 @@
 //! Micro-benchmarks of the hot path (recorded in docs/benchmarks.md).
 use std::hint::black_box;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
@@ -123,10 +123,17 @@ fn benches(c: &mut Criterion) {
     for frame_size in [256u32, 4096] {
         let geometry = Geometry::new(frame_size, 64).unwrap();
         let header = SharedHeader::zeroed();
-        let words: Vec<AtomicU32> = (0..(geometry.region_len() - HEADER_SIZE) / 4)
-            .map(|_| AtomicU32::new(0))
+        // 8-aligned, as every mapping is: the slot layer takes its 64-bit path.
+        let backing: Vec<AtomicU64> = (0..(geometry.region_len() - HEADER_SIZE) / 8)
+            .map(|_| AtomicU64::new(0))
             .collect();
-        let region = RegionRef::from_parts(&header, &words, Access::ReadWrite);
+        // SAFETY: `backing` outlives `words` (both live to the end of this loop body), is only
+        // accessed through atomics, and two `AtomicU32`s have the size and validity of one
+        // `AtomicU64` with a smaller alignment.
+        let words: &[AtomicU32] = unsafe {
+            std::slice::from_raw_parts(backing.as_ptr().cast::<AtomicU32>(), backing.len() * 2)
+        };
+        let region = RegionRef::from_parts(&header, words, Access::ReadWrite);
         let config = WriterConfig {
             geometry,
             epoch: 1,
@@ -149,6 +156,28 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 w.publish(meta, &buf[..n], UnixMs(1)).unwrap();
                 match r2.poll() {
+                    Poll::Frame(v) => {
+                        black_box(payload::decode(
+                            v.meta.frame_type,
+                            v.meta.encoding,
+                            v.payload,
+                        ))
+                        .ok();
+                    }
+                    other => panic!("{other:?}"),
+                }
+            })
+        });
+        // The budget figure: the producer's whole per-frame work (encode the vitals record as
+        // JSON, write and commit the slot) and the reader's (copy, seqlock, CRC, zero tail,
+        // checks, JSON decode), one after the other on one core.
+        let mut r3 =
+            Reader::attach(ring(), vec![0u8; cap], LapPolicy::Latest, Start::Next).unwrap();
+        g.bench_function("encode_commit_poll_decode_json_vitals", |b| {
+            b.iter(|| {
+                w.publish_record(black_box(&vitals()), Encoding::Json, UnixNs(1), UnixMs(1))
+                    .unwrap();
+                match r3.poll() {
                     Poll::Frame(v) => {
                         black_box(payload::decode(
                             v.meta.frame_type,

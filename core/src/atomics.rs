@@ -100,3 +100,50 @@ impl Atomic64 {
         }
     }
 }
+
+/// One word of a slot's payload area as the writer stores it and the reader loads it: 64 bits
+/// where the target has 64-bit atomics and the area is 8-aligned (see
+/// [`crate::region::RegionRef::wide_words`]), 32 bits otherwise (and always under loom). The
+/// value travels as a `u64` whose low [`Word::BYTES`] bytes are the word's bytes in memory
+/// order (little-endian). All accesses are Relaxed: the slot protocol's fences and `commit`
+/// loads order them.
+pub(crate) trait Word {
+    /// Bytes per word (4 or 8).
+    const BYTES: usize;
+    /// Relaxed load.
+    fn load_le(&self) -> u64;
+    /// Relaxed store of the low [`Word::BYTES`] bytes of `value`.
+    fn store_le(&self, value: u64);
+}
+
+impl Word for AtomicU32 {
+    const BYTES: usize = 4;
+    #[inline(always)]
+    fn load_le(&self) -> u64 {
+        // Relaxed: see the trait docs.
+        u64::from(self.load(Ordering::Relaxed))
+    }
+    #[inline(always)]
+    fn store_le(&self, value: u64) {
+        // Relaxed: see the trait docs.
+        self.store(value as u32, Ordering::Relaxed);
+    }
+}
+
+#[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
+pub(crate) use core::sync::atomic::AtomicU64 as WideWord;
+
+#[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
+impl Word for WideWord {
+    const BYTES: usize = 8;
+    #[inline(always)]
+    fn load_le(&self) -> u64 {
+        // Relaxed: see the trait docs.
+        self.load(Ordering::Relaxed)
+    }
+    #[inline(always)]
+    fn store_le(&self, value: u64) {
+        // Relaxed: see the trait docs.
+        self.store(value, Ordering::Relaxed);
+    }
+}

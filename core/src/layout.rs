@@ -47,8 +47,11 @@ pub const HEARTBEAT_STOPPED: u64 = u64::MAX;
 /// Header flag: the writer has no 64-bit atomics and stores `writeIndex` and
 /// `heartbeatTimestamp` as two 32-bit halves, low half first (see [`crate::atomics`]).
 pub const FLAG_SPLIT_64: u32 = 1;
+/// Header flag: the writer wakes readers that sleep (see [`crate::wake`]). A reader of a ring
+/// without it (a firmware writer that makes no system calls) polls.
+pub const FLAG_WAKES_SLEEPERS: u32 = 2;
 /// Every header flag this version knows; a header with any other bit set is rejected.
-pub const KNOWN_FLAGS: u32 = FLAG_SPLIT_64;
+pub const KNOWN_FLAGS: u32 = FLAG_SPLIT_64 | FLAG_WAKES_SLEEPERS;
 
 /// The ring header as bytes on the wire (a snapshot; the live header is
 /// [`crate::region::SharedHeader`]).

@@ -45,6 +45,7 @@ pub mod source;
 pub mod static_ring;
 pub mod time;
 pub mod vitals;
+pub mod wake;
 pub mod watchdog;
 mod writer;
 

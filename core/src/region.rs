@@ -3,8 +3,14 @@
 //! Everything another process may write concurrently is read and written through atomics
 //! (plain 32-bit words for slots, [`Atomic64`] for the two live header counters), so the
 //! seqlock's racy payload copy is a sequence of relaxed atomic loads rather than a data race.
-//! No part of the region is ever accessed with two different atomic sizes: bytes `[16, 32)` are
-//! only ever touched as the two 64-bit counters, everything else only as 32-bit words.
+//! No part of the region is ever accessed with two different atomic sizes while another thread
+//! may access it: bytes `[16, 32)` are only ever touched as the two 64-bit counters; each slot's
+//! payload area (slot bytes `[24, frameSizeBytes - 8)`) is touched as 64-bit words where the
+//! target has 64-bit atomics and the slot area is 8-aligned ([`RegionRef::wide_words`]: every
+//! mapping, and the mock's 8-aligned buffers), by the writer, the reader and the fault
+//! injectors alike, and as 32-bit words otherwise; everything else only as 32-bit words. The
+//! one exception, `Writer::create` zeroing the slot area word by word, happens before any
+//! reader exists.
 //!
 //! Platform crates turn their memory into a [`RegionRef`] — the Linux crate from an `mmap`
 //! with [`RegionRef::from_raw`], the mock from owned atomics with [`RegionRef::from_parts`] —
@@ -13,8 +19,12 @@
 
 use core::mem::size_of;
 
+#[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
+use crate::atomics::WideWord;
 use crate::atomics::{Atomic64, AtomicU32, Ordering};
 use crate::layout::{RingHeader, HEADER_SIZE, MAX_REGION_LEN};
+#[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
+use crate::layout::{MIN_FRAME_SIZE, SLOT_HEADER_SIZE};
 
 /// The live ring header: the same 80 bytes as [`RingHeader`], as atomics.
 #[derive(Debug)]
@@ -221,6 +231,53 @@ impl<'a> RegionRef<'a> {
         self.slots
     }
 
+    /// The slot area as 64-bit words: `Some` where the target has 64-bit atomics (not under
+    /// loom, little-endian) and the slot area is 8-aligned. Slot payload areas are accessed
+    /// through this view whenever it exists (see the module docs); the choice depends only on
+    /// the target and the memory's address, so the writer, every reader and the fault injectors
+    /// of one process agree on it.
+    #[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
+    #[inline]
+    pub(crate) fn wide_words(&self) -> Option<&'a [WideWord]> {
+        // Miri's weak-memory model cannot follow bytes accessed at two atomic widths one after
+        // the other (it stops with an internal error), so under Miri the 32-bit path runs.
+        if cfg!(miri) {
+            return None;
+        }
+        let ptr = self.slots.as_ptr();
+        if !(ptr as usize).is_multiple_of(8) {
+            return None;
+        }
+        // SAFETY: `ptr` is 8-aligned (checked) and the slice covers `slots.len() / 2 * 8 <=
+        // slots.len() * 4` bytes of the slot area, which is valid for `'a` (it is borrowed as
+        // `&'a [AtomicU32]`); `AtomicU64` has the size and bit validity of `u64` and every bit
+        // pattern is valid; the memory is only accessed through atomics (the `UnsafeCell`s of the
+        // borrowed `AtomicU32`s permit shared mutation), and the module docs' rule keeps the two
+        // widths from racing on the same bytes.
+        Some(unsafe { core::slice::from_raw_parts(ptr.cast::<WideWord>(), self.slots.len() / 2) })
+    }
+
+    /// The 64-bit word holding byte `offset` of the region and the bit shift of that byte's
+    /// 32-bit word inside it, if `offset` lies in a slot's payload area accessed 64 bits wide
+    /// (the slot size is taken from the live header; a header without a valid size has no
+    /// wide words).
+    #[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
+    fn wide_word_at(&self, offset: usize) -> Option<(&'a WideWord, u32)> {
+        let wide = self.wide_words()?;
+        // Relaxed: the frame size never changes after initialisation (fault injection only).
+        let f = self.header.head[2].load(Ordering::Relaxed) as usize;
+        if f < MIN_FRAME_SIZE as usize || !f.is_multiple_of(8) {
+            return None;
+        }
+        let in_area = offset.checked_sub(HEADER_SIZE)?;
+        let in_slot = in_area % f;
+        if in_slot < SLOT_HEADER_SIZE || in_slot >= f - 8 {
+            return None;
+        }
+        let word = wide.get(in_area / 8)?;
+        Some((word, if in_area % 8 >= 4 { 32 } else { 0 }))
+    }
+
     /// Loads `writeIndex`.
     #[inline]
     pub fn write_index(&self, order: Ordering) -> u64 {
@@ -329,6 +386,12 @@ impl<'a> RegionRef<'a> {
         self.check_writable()?;
         let word = self.word_at(offset).ok_or(RegionError::OutOfBounds)?;
         let mask = 1u32 << ((offset % 4) * 8 + usize::from(bit & 7));
+        #[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
+        if let Some((wide, shift)) = self.wide_word_at(offset) {
+            // Relaxed: a deliberate corruption (below), at the width the slot layer uses here.
+            wide.fetch_xor(u64::from(mask) << shift, Ordering::Relaxed);
+            return Ok(());
+        }
         // Relaxed: a deliberate corruption; readers must catch it by CRC, not by ordering.
         #[cfg(target_has_atomic = "32")]
         word.fetch_xor(mask, Ordering::Relaxed);
@@ -363,6 +426,16 @@ impl<'a> RegionRef<'a> {
             return Err(RegionError::OutOfBounds);
         }
         let word = self.word_at(offset).ok_or(RegionError::OutOfBounds)?;
+        #[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
+        if let Some((wide, shift)) = self.wide_word_at(offset) {
+            let keep = !(u64::from(u32::MAX) << shift);
+            // Relaxed: a deliberate corruption (see `flip_bit`); a read-modify-write so the
+            // other half of the 64-bit word is left as it is.
+            let _ = wide.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some((old & keep) | (u64::from(value) << shift))
+            });
+            return Ok(());
+        }
         // Relaxed: a deliberate corruption (see `flip_bit`).
         word.store(value, Ordering::Relaxed);
         Ok(())
@@ -373,8 +446,14 @@ impl<'a> RegionRef<'a> {
         if !offset.is_multiple_of(4) {
             return None;
         }
+        let word = self.word_at(offset)?;
+        #[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
+        if let Some((wide, shift)) = self.wide_word_at(offset) {
+            // Relaxed: diagnostics only.
+            return Some((wide.load(Ordering::Relaxed) >> shift) as u32);
+        }
         // Relaxed: diagnostics only.
-        self.word_at(offset).map(|w| w.load(Ordering::Relaxed))
+        Some(word.load(Ordering::Relaxed))
     }
 
     fn word_at(&self, offset: usize) -> Option<&'a AtomicU32> {

@@ -1,9 +1,9 @@
 //! The single writer of a ring (see [`crate::slot`] for the protocol).
 
-use crate::atomics::{fence, AtomicU32, Ordering};
+use crate::atomics::{fence, AtomicU32, Ordering, Word};
 use crate::frame::{self, committed_word, writing_word, FrameMeta, WriteError};
 use crate::layout::{
-    Encoding, FrameType, Geometry, RingHeader, HEARTBEAT_STOPPED, SLOT_HEADER_SIZE,
+    Encoding, FrameType, Geometry, RingHeader, HEARTBEAT_STOPPED, SLOT_HEADER_SIZE, SLOT_OVERHEAD,
 };
 use crate::payload::{self, Record, MAX_ENCODED_LEN};
 use crate::region::{Region, RegionError, RegionRef};
@@ -159,8 +159,12 @@ impl<R: Region> Writer<R> {
     fn commit(&mut self, meta: FrameMeta, payload: &[u8], now: UnixMs) -> u64 {
         let index = self.next;
         let view = self.region.region();
+        let per_slot = self.geometry.frame_size() as usize / 4;
+        let slot_start = self.geometry.slot_of(index) * per_slot;
         let slot = self.slot_words(&view, index);
         write_slot(
+            &view,
+            slot_start,
             slot,
             index,
             meta,
@@ -245,56 +249,288 @@ fn heartbeat_value(now: UnixMs) -> u64 {
 }
 
 /// Writes frame `index` into `slot` (the slot's words, `frame_size / 4` of them) and commits it.
-fn write_slot(slot: &[AtomicU32], index: u64, meta: FrameMeta, payload: &[u8], frame_size: usize) {
+///
+/// The payload area (`[24, frame_size - 8)`) is written 64 bits wide where the region allows
+/// it ([`RegionRef::wide_words`]), 32 bits otherwise. Only the words that change are stored:
+/// the payload, then, past it, only the words that are not zero already (each is loaded first;
+/// a load of a line the reader also holds costs no transfer between the cores, a store does).
+/// Every byte past `dataSize` is therefore zero in every committed frame, as the wire format
+/// requires, whatever the slot held before (a shorter or longer frame, a torn write, a fault).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one private call site; a struct would only rename the arguments"
+)]
+fn write_slot(
+    view: &RegionRef<'_>,
+    slot_start: usize,
+    slot: &[AtomicU32],
+    index: u64,
+    meta: FrameMeta,
+    payload: &[u8],
+    frame_size: usize,
+) {
     if slot.len() < SLOT_HEADER_SIZE / 4 + 2 {
         // Unreachable: the region length was checked against the geometry in `create`.
         return;
     }
     let header = frame::slot_header(index, meta, payload.len());
     let crc = frame::slot_crc(&header, payload, frame_size);
+    let capacity = frame_size - SLOT_OVERHEAD;
 
     // Relaxed: ordered by the fence below.
     slot[1].store(writing_word(index), Ordering::Relaxed);
     // SYNC: pairs with the `fence(Acquire)` in `Reader::poll`: a reader whose copy observed
     // any store below also observes `writing(index)` when it re-loads `commit`.
+    #[cfg(not(vitalring_loom_mutant = "writer_fence"))]
     fence(Ordering::Release);
 
     // Relaxed stores: published by the Release store of `commit` below.
-    let st = |i: usize, v: u32| {
-        if let Some(word) = slot.get(i) {
-            word.store(v, Ordering::Relaxed);
-        }
-    };
-    st(
-        0,
+    slot[0].store(
         u32::from(header.frame_type) | (u32::from(header.encoding) << 8),
+        Ordering::Relaxed,
     );
-    st(2, header.timestamp_ns as u32);
-    st(3, (header.timestamp_ns >> 32) as u32);
-    st(4, header.sequence_number);
-    st(5, header.data_size);
-    let mut word = SLOT_HEADER_SIZE / 4;
-    let mut chunks = payload.chunks_exact(4);
-    for c in &mut chunks {
-        st(word, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        word += 1;
+    slot[2].store(header.timestamp_ns as u32, Ordering::Relaxed);
+    slot[3].store((header.timestamp_ns >> 32) as u32, Ordering::Relaxed);
+    slot[4].store(header.sequence_number, Ordering::Relaxed);
+    slot[5].store(header.data_size, Ordering::Relaxed);
+
+    #[cfg(all(not(loom), target_has_atomic = "64", target_endian = "little"))]
+    let wide = view.wide_words().and_then(|w| {
+        let first = slot_start / 2 + SLOT_HEADER_SIZE / 8;
+        w.get(first..first + capacity / 8)
+    });
+    #[cfg(not(all(not(loom), target_has_atomic = "64", target_endian = "little")))]
+    let wide: Option<&[AtomicU32]> = {
+        let _ = (view, slot_start, capacity);
+        None
+    };
+    match wide {
+        Some(area) => write_area(area, payload),
+        None => {
+            let area = slot
+                .get(SLOT_HEADER_SIZE / 4..slot.len() - 2)
+                .unwrap_or(&[]);
+            write_area(area, payload);
+        }
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut last = [0u8; 4];
-        last[..rest.len()].copy_from_slice(rest);
-        st(word, u32::from_le_bytes(last));
-        word += 1;
-    }
+
     let crc_word = slot.len() - 2;
-    while word < crc_word {
-        st(word, 0);
-        word += 1;
-    }
-    st(crc_word, crc);
-    st(crc_word + 1, 0);
+    slot[crc_word].store(crc, Ordering::Relaxed);
+    slot[crc_word + 1].store(0, Ordering::Relaxed);
 
     // SYNC: Release pairs with the Acquire load of `commit` in `Reader::poll`: a reader that
     // sees `committed(index)` sees every store above.
+    #[cfg(not(vitalring_loom_mutant = "commit_relaxed"))]
     slot[1].store(committed_word(index), Ordering::Release);
+    // The loom mutant: the publication weakened to Relaxed (the model must catch it).
+    #[cfg(vitalring_loom_mutant = "commit_relaxed")]
+    slot[1].store(committed_word(index), Ordering::Relaxed);
+}
+
+/// Stores `payload` into the payload area `area` (zero-padded to a whole word) and zeros every
+/// word after it that is not zero already. No bounds check per word: the payload fits (checked
+/// by `publish`), and the zips stop at the shorter side.
+#[inline(always)]
+fn write_area<W: Word>(area: &[W], payload: &[u8]) {
+    let mut chunks = payload.chunks_exact(W::BYTES);
+    let mut words = area.iter();
+    // Chunks first: `zip` takes from its left side first, so no word is skipped when the
+    // payload runs out.
+    for (c, word) in (&mut chunks).zip(&mut words) {
+        let mut b = [0u8; 8];
+        b[..W::BYTES].copy_from_slice(c);
+        word.store_le(u64::from_le_bytes(b));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        if let Some(word) = words.next() {
+            word.store_le(u64::from_le_bytes(b));
+        }
+    }
+    for word in words {
+        if word.load_le() != 0 {
+            word.store_le(0);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    extern crate std;
+
+    use std::boxed::Box;
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::frame::RejectReason;
+    use crate::layout::HEADER_SIZE;
+    use crate::region::{Access, SharedHeader};
+    use crate::ring::Ring;
+    use crate::slot::{LapPolicy, Poll, Reader, Start};
+
+    /// An in-process region whose slot area is 8-aligned (`wide`: the 64-bit path, as in every
+    /// mapping) or deliberately only 4-aligned (the 32-bit path).
+    #[allow(unsafe_code)]
+    fn region(geometry: Geometry, wide: bool) -> RegionRef<'static> {
+        let header: &'static SharedHeader = Box::leak(Box::new(SharedHeader::zeroed()));
+        let words = (geometry.region_len() - HEADER_SIZE) / 4;
+        let backing: &'static [crate::atomics::Atomic64] = Box::leak(
+            (0..words / 2 + 1)
+                .map(|_| crate::atomics::Atomic64::new(0))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
+        let skip = usize::from(!wide);
+        // SAFETY: `backing` holds `words + 2` 32-bit words of leaked ('static) memory that only
+        // this view accesses, always as atomics; `Atomic64` is 8 bytes with align >= 4 and
+        // every bit pattern is valid for `AtomicU32`.
+        let slots: &'static [AtomicU32] = unsafe {
+            core::slice::from_raw_parts(backing.as_ptr().cast::<AtomicU32>().add(skip), words)
+        };
+        RegionRef::from_parts(header, slots, Access::ReadWrite)
+    }
+
+    fn writer(g: Geometry, wide: bool) -> Writer<RegionRef<'static>> {
+        let config = WriterConfig {
+            geometry: g,
+            epoch: 7,
+            created: UnixNs(1),
+            now: UnixMs(1),
+        };
+        Writer::create(region(g, wide), config).unwrap()
+    }
+
+    fn reader(w: &Writer<RegionRef<'static>>) -> Reader<RegionRef<'static>, Vec<u8>> {
+        let cap = w.geometry().payload_capacity();
+        let ring = Ring::new_checked(*w.region()).unwrap();
+        Reader::attach(ring, vec![0u8; cap], LapPolicy::Oldest, Start::Next).unwrap()
+    }
+
+    fn reader_at(w: &Writer<RegionRef<'static>>, at: u64) -> Reader<RegionRef<'static>, Vec<u8>> {
+        let cap = w.geometry().payload_capacity();
+        let ring = Ring::new_checked(*w.region()).unwrap();
+        Reader::attach(ring, vec![0u8; cap], LapPolicy::Oldest, Start::At(at)).unwrap()
+    }
+
+    fn meta() -> FrameMeta {
+        FrameMeta {
+            frame_type: FrameType::Waveform,
+            encoding: Encoding::Binary,
+            timestamp: UnixNs(5),
+        }
+    }
+
+    fn slot_bytes(w: &Writer<RegionRef<'static>>, index: u64) -> Vec<u8> {
+        let g = w.geometry();
+        let base = g.slot_offset(index);
+        (0..g.frame_size() as usize / 4)
+            .flat_map(|i| w.region().peek_word(base + 4 * i).unwrap().to_le_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn the_test_regions_take_the_path_they_are_named_for() {
+        let g = Geometry::new(128, 2).unwrap();
+        // Under Miri every region takes the 32-bit path (see `RegionRef::wide_words`).
+        #[cfg(all(target_has_atomic = "64", target_endian = "little"))]
+        assert_eq!(region(g, true).wide_words().is_some(), !cfg!(miri));
+        #[cfg(all(target_has_atomic = "64", target_endian = "little"))]
+        assert!(region(g, false).wide_words().is_none());
+        let _ = g;
+    }
+
+    /// Every payload length from long to short and back through the same slot: each committed
+    /// slot is byte-for-byte the reference encoding (zeros past `dataSize`), on both paths.
+    #[test]
+    fn a_shorter_frame_in_a_reused_slot_leaves_only_zeros_past_its_data() {
+        let g = Geometry::new(128, 1).unwrap();
+        let cap = g.payload_capacity();
+        let lens: Vec<usize> = (0..=cap)
+            .rev()
+            .chain(0..=cap)
+            .chain([cap, 0, 17, 3])
+            .collect();
+        for wide in [true, false] {
+            let mut w = writer(g, wide);
+            let mut r = reader(&w);
+            for (n, len) in lens.iter().enumerate() {
+                let payload: Vec<u8> = (0..*len).map(|i| (i as u8) | 0x80).collect();
+                let index = w.publish(meta(), &payload, UnixMs(2)).unwrap();
+                let mut expected = vec![0u8; g.frame_size() as usize];
+                frame::encode_slot(index, meta(), &payload, &mut expected).unwrap();
+                assert_eq!(
+                    slot_bytes(&w, index),
+                    expected,
+                    "frame {n}, {len} bytes, wide {wide}"
+                );
+                match r.poll() {
+                    Poll::Frame(v) => assert_eq!(v.payload, &payload[..]),
+                    other => panic!("frame {n} ({len} bytes, wide {wide}): {other:?}"),
+                }
+            }
+        }
+    }
+
+    /// A byte dirtied past the end of every frame the writer wrote (something other than the
+    /// writer: a memory fault) is never delivered, and the next frame in that slot clears it.
+    #[test]
+    fn a_dirty_tail_the_writer_never_wrote_is_rejected_then_cleared_by_the_next_frame() {
+        let g = Geometry::new(128, 2).unwrap();
+        for wide in [true, false] {
+            let mut w = writer(g, wide);
+            let mut r = reader(&w);
+            let payload = [0x11u8; 10];
+            for _ in 0..4 {
+                w.publish(meta(), &payload, UnixMs(2)).unwrap();
+                assert!(matches!(r.poll(), Poll::Frame(_)));
+            }
+            // Byte 100 of slot 0 (index 2's slot): past any frame's end (24 + 10 bytes).
+            w.region().flip_bit(g.slot_offset(0) + 100, 2).unwrap();
+            let mut reread = reader_at(&w, 2);
+            assert!(matches!(
+                reread.poll(),
+                Poll::Rejected {
+                    index: 2,
+                    reason: RejectReason::NonZeroPadding
+                }
+            ));
+            for _ in 0..4 {
+                w.publish(meta(), &payload, UnixMs(2)).unwrap();
+                match r.poll() {
+                    Poll::Frame(v) => assert_eq!(v.payload, &payload[..]),
+                    other => panic!("wide {wide}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    /// A torn slot (its `commit` word left as *writing*, garbage past the payload, as a writer
+    /// that crashed mid-frame leaves it) is cleared completely by the next frame written there.
+    #[test]
+    fn a_torn_slot_is_cleared_completely_by_the_next_frame_there() {
+        let g = Geometry::new(128, 2).unwrap();
+        for wide in [true, false] {
+            let mut w = writer(g, wide);
+            let mut r = reader(&w);
+            let payload = [0x22u8; 9];
+            for _ in 0..4 {
+                w.publish(meta(), &payload, UnixMs(2)).unwrap();
+                assert!(matches!(r.poll(), Poll::Frame(_)));
+            }
+            let next = w.published();
+            let base = g.slot_offset(next);
+            w.region()
+                .poke_word(base + 4, frame::writing_word(next))
+                .unwrap();
+            w.region().poke_word(base + 96, 0xA5A5_A5A5).unwrap();
+            let index = w.publish(meta(), &payload, UnixMs(2)).unwrap();
+            let mut expected = vec![0u8; g.frame_size() as usize];
+            frame::encode_slot(index, meta(), &payload, &mut expected).unwrap();
+            assert_eq!(slot_bytes(&w, index), expected, "wide {wide}");
+            assert!(matches!(r.poll(), Poll::Frame(_)));
+        }
+    }
 }

@@ -9,6 +9,12 @@
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p vitalring-core --test loom --release`
 //! (`LOOM_MAX_PREEMPTIONS` overrides the default preemption bound of 1; both tests together
 //! take about 2-4 minutes on a 2-core VM).
+//!
+//! The model has teeth: built with `--cfg vitalring_loom_mutant="reader_fence"` (the reader's
+//! `fence(Acquire)` removed), `"writer_fence"` (the writer's `fence(Release)` after the
+//! *writing* mark removed) or `"commit_relaxed"` (the `commit` publication weakened from
+//! Release to Relaxed), it must fail with a torn frame ("wrong frame for index" or "rejected");
+//! `.ci/fuzz-miri-loom.sh` requires that for each mutant.
 #![cfg(loom)]
 
 use loom::sync::atomic::AtomicU32;

@@ -133,7 +133,7 @@ def check_header(mm: mmap.mmap, size: int, frame_size: int, count: int, epoch: i
         raise ReaderError("ring header: bad magic or version")
     if zlib.crc32(header[0:16] + header[36:80]) != crc:
         raise ReaderError("ring header: crc mismatch")
-    if flags & ~1:
+    if flags & ~3:  # bit 0 SPLIT_64, bit 1 WAKES_SLEEPERS (this client polls)
         raise ReaderError(f"ring header: unknown flags {flags:#x}")
     if fsize % 8 or not 64 <= fsize <= 1 << 20 or fcount & (fcount - 1) or not 1 <= fcount <= 1 << 24:
         raise ReaderError("ring header: invalid geometry")

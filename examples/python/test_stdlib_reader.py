@@ -87,7 +87,8 @@ def expected_fields(v) -> dict:
 @pytest.mark.parametrize("encoding", ["json", "binary"])
 def test_stdlib_reader_agrees_with_the_package(tmp_path, encoding):
     socket = tmp_path / "sim.sock"
-    sim = start_sim(socket, "--duration", "3", "--encoding", encoding)
+    # Long enough for both readers to attach on a loaded machine (interpreter start-up).
+    sim = start_sim(socket, "--duration", "8", "--encoding", encoding)
     try:
         lines, err, records, vitalring = run_both(socket)
     finally:
@@ -107,7 +108,7 @@ def test_stdlib_reader_rejects_corrupted_frames_like_the_package(tmp_path):
     both readers reject frames, mostly the same ones, and a vitals frame both delivered has
     the same values in both (a corrupted value is never shown by either)."""
     socket = tmp_path / "sim.sock"
-    sim = start_sim(socket, "--duration", "3", "--scenario", "corrupt", "--corrupt-rate", "0.1")
+    sim = start_sim(socket, "--duration", "8", "--scenario", "corrupt", "--corrupt-rate", "0.1")
     try:
         lines, err, records, vitalring = run_both(socket)
     finally:

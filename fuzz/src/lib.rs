@@ -244,6 +244,11 @@ pub fn handshake(data: &[u8]) {
             Some(h.token_bytes()).filter(|t| !t.is_empty()),
         )
         .expect("a parsed hello can be rebuilt");
+        let again = if h.wants_status_page() {
+            again.with_status_page()
+        } else {
+            again
+        };
         assert_eq!(again.to_bytes(), h.to_bytes());
     }
     if let Ok(m) = ControlMessage::parse(data) {
@@ -252,8 +257,100 @@ pub fn handshake(data: &[u8]) {
             let g = m.geometry().expect("an ok reply has a valid geometry");
             assert_eq!(m.ring_buffer_size, g.region_len() as u64);
             assert_ne!(m.epoch, 0);
-            assert_eq!(ControlMessage::ok(g, m.epoch), m);
+            let ok = ControlMessage::ok(g, m.epoch);
+            let ok = if m.has_status_page() {
+                ok.with_status_page()
+            } else {
+                ok
+            };
+            assert_eq!(ok, m);
+        } else {
+            assert!(!m.has_status_page(), "a status page only comes with a ring");
         }
+    }
+}
+
+/// `request`: the input is, independently, a request (what a client sends a producer), a reply
+/// (what a producer sends back) and a `describe`/`stats` JSON body. Every parser is pure; what
+/// parses is internally consistent and re-serialises to the bytes it came from.
+pub fn request(data: &[u8]) {
+    use vitalring_linux::request::{
+        parse_describe, parse_reply, parse_stats, request_len, Answer, Request, RequestKind,
+        REPLY_HEADER_SIZE,
+    };
+    let len = request_len(data);
+    if let Ok(r) = Request::parse(data) {
+        let bytes = r.to_bytes();
+        assert_eq!(
+            len,
+            Some(Ok(bytes.len())),
+            "request_len disagrees with parse"
+        );
+        assert_eq!(&bytes[..], &data[..bytes.len()]);
+        assert!(vitalring_linux::wire::valid_channel(r.channel()));
+        let words: Vec<&str> = r.words().iter().map(String::as_str).collect();
+        assert_eq!(words.is_empty(), r.kind != RequestKind::Command);
+        let token = Some(r.token_bytes()).filter(|t| !t.is_empty());
+        let again = Request::new(r.kind, r.channel(), token, &words)
+            .expect("a parsed request can be rebuilt");
+        assert_eq!(again, r);
+    }
+    if let Some(Ok(n)) = len {
+        assert!(n <= vitalring_linux::request::MAX_REQUEST);
+    }
+    match parse_reply(data) {
+        Ok(Answer::Reply(r)) => {
+            if data.get(0..4) == Some(b"VRRP") {
+                let b = r.to_bytes();
+                assert_eq!(b.len(), REPLY_HEADER_SIZE + r.body.len());
+                assert_eq!(&b[..], &data[..b.len()]);
+            }
+        }
+        Ok(Answer::NeedMore(n)) => assert!(n > data.len(), "asked for bytes it already had"),
+        Err(_) => {}
+    }
+    if let Ok(text) = core::str::from_utf8(data) {
+        if let Ok(d) = parse_describe(text) {
+            let again = serde_json::to_string(&d).unwrap();
+            assert_eq!(parse_describe(&again).ok(), Some(d));
+        }
+        let _ = parse_stats(text);
+    }
+}
+
+/// `status_page`: the input is a reader's status page as the producer reads it (a hostile
+/// reader writes any bytes). The parser never panics, accepts exactly the pages with the right
+/// magic, version and a known mode, and reports their fields as written.
+pub fn status_page(data: &[u8]) {
+    use vitalring_core::wake::{parse_status, StatusError, STATUS_LEN, STATUS_MAGIC};
+    let word = |i: usize| u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+    let quad = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&data[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    match parse_status(data) {
+        Ok(s) => {
+            assert!(data.len() >= STATUS_LEN);
+            assert_eq!(word(0), STATUS_MAGIC);
+            assert_eq!(word(4), 1);
+            assert_eq!(s.asleep, word(8) != 0);
+            assert_eq!(s.sleeps, word(16) == 1);
+            assert_eq!(
+                (
+                    s.position,
+                    s.delivered,
+                    s.dropped,
+                    s.rejected,
+                    s.heartbeat.0
+                ),
+                (quad(64), quad(72), quad(80), quad(88), quad(96))
+            );
+        }
+        Err(StatusError::Length(n)) => assert!(n < STATUS_LEN && n == data.len()),
+        Err(StatusError::Magic(m)) => assert_ne!(m, STATUS_MAGIC),
+        Err(StatusError::Version(v)) => assert_ne!(v, 1),
+        Err(StatusError::Mode(m)) => assert!(m > 1),
     }
 }
 
@@ -436,6 +533,35 @@ pub mod seeds {
                 "handshake",
                 "seed-control-refused".into(),
                 no.to_bytes().to_vec(),
+            ));
+        }
+        {
+            use vitalring_linux::request::{Reply, Request, RequestKind, RequestStatus};
+            let cmd = Request::new(
+                RequestKind::Command,
+                "bed2",
+                Some(b"s3cret"),
+                &["scenario", "tachycardia"],
+            )
+            .expect("valid request");
+            out.push(("request", "seed-command".into(), cmd.to_bytes()));
+            let d = Request::new(RequestKind::Describe, "bed2", None, &[]).expect("valid request");
+            out.push(("request", "seed-describe".into(), d.to_bytes()));
+            let describe = r#"{"version":1,"name":"bed3","kind":"simulator","description":"bed 3, scenario afib","encoding":"json","frame_size":4096,"frame_count":2048,"epoch":"00000000deadbeef","pid":42,"started_unix_ms":1,"uptime_s":1.5,"published":200,"frame_rate_hz":135.0,"heartbeat_age_ms":3,"readers":0,"commands":["pause"]}"#;
+            out.push((
+                "request",
+                "seed-describe-body".into(),
+                describe.as_bytes().to_vec(),
+            ));
+            out.push((
+                "request",
+                "seed-reply-describe".into(),
+                Reply::new(RequestStatus::Ok, describe).to_bytes(),
+            ));
+            out.push((
+                "request",
+                "seed-reply-refused".into(),
+                Reply::new(RequestStatus::NotPermitted, "no").to_bytes(),
             ));
         }
         // The attacks of a rogue producer (correct CRC, hostile JSON): nesting that overflowed

@@ -38,7 +38,9 @@ replay_tests!(
     json_nesting,
     binary_payloads,
     slot_ops,
-    handshake
+    handshake,
+    request,
+    status_page
 );
 
 #[test]

@@ -21,7 +21,11 @@
 //! 6. the ring header validates (magic, version, CRC, geometry, exact length) and matches the
 //!    reply's geometry and epoch.
 //!
-//! The socket is closed when this returns: the data path never touches it.
+//! The socket is closed when this returns: the data path never touches it — unless the reader
+//! asked for a status page ([`connect_leased`]): then the reply carries a second descriptor
+//! (the page, checked for its resize seals and size, mapped read-write), and the socket stays
+//! open as the reader's [`Lease`] until it is dropped. A producer that does not offer a page
+//! (an older one, or one at its lease cap) is used as before, and the reader polls.
 //!
 //! A producer may answer `Busy` (it evicted our connection to make room under a flood, or it
 //! ran out of descriptors): [`connect_retrying`] retries that with backoff for
@@ -45,6 +49,7 @@ use crate::paths::{check_private_dir, is_default_dir, DirError};
 use crate::process::{set_non_dumpable, HardenError};
 use crate::ring::{describe_seals, fd_facts, missing_seals, seals};
 use crate::server::connect_stream;
+use crate::status::{map_status_fd, StatusMapping};
 use crate::token::Token;
 use crate::wire::{ControlMessage, Hello, Status, WireError, CONTROL_SIZE};
 
@@ -222,6 +227,24 @@ pub struct ReceivedRing {
     fd: OwnedFd,
     reply: ControlMessage,
     geometry: Geometry,
+    page: Option<OwnedFd>,
+    socket: Option<UnixStream>,
+}
+
+/// A reader's lease: its open control connection (the producer lists the reader while it is
+/// open) and its status page, mapped read-write. Dropping it ends the lease.
+#[derive(Debug)]
+pub struct Lease {
+    // Never read: held open, its closing is the signal.
+    _socket: UnixStream,
+    page: StatusMapping,
+}
+
+impl Lease {
+    /// The reader's status page.
+    pub fn page(&self) -> &vitalring_core::wake::StatusPage {
+        self.page.page()
+    }
 }
 
 /// A read-only mapping of a producer's ring whose header was validated (once) and matches
@@ -229,6 +252,7 @@ pub struct ReceivedRing {
 #[derive(Debug)]
 pub struct Attached {
     ring: Ring<RoMapping>,
+    lease: Option<Lease>,
 }
 
 impl Attached {
@@ -250,6 +274,16 @@ impl Attached {
     /// Gives up the validated ring (to hand it to a core reader or session).
     pub fn into_ring(self) -> Ring<RoMapping> {
         self.ring
+    }
+
+    /// The ring and, if the producer gave one, the lease with its status page.
+    pub fn into_parts(self) -> (Ring<RoMapping>, Option<Lease>) {
+        (self.ring, self.lease)
+    }
+
+    /// Whether this reader holds a lease (a status page).
+    pub fn has_lease(&self) -> bool {
+        self.lease.is_some()
     }
 }
 
@@ -307,12 +341,40 @@ pub fn connect_retrying(
     channel: &str,
     token: Option<&Token>,
     options: &ConnectOptions,
+    on_busy: impl FnMut(&HandshakeError, Duration),
+) -> Result<Attached, HandshakeError> {
+    connect_inner(path, channel, token, options, false, on_busy)
+}
+
+/// [`connect_retrying`] asking for a status page: the Hello sets `HELLO_STATUS_PAGE`, and if
+/// the producer offers a page the returned [`Attached`] holds the [`Lease`].
+///
+/// # Errors
+/// As [`connect_retrying`].
+pub fn connect_leased(
+    path: &Path,
+    channel: &str,
+    token: Option<&Token>,
+    options: &ConnectOptions,
+    on_busy: impl FnMut(&HandshakeError, Duration),
+) -> Result<Attached, HandshakeError> {
+    connect_inner(path, channel, token, options, true, on_busy)
+}
+
+fn connect_inner(
+    path: &Path,
+    channel: &str,
+    token: Option<&Token>,
+    options: &ConnectOptions,
+    want_page: bool,
     mut on_busy: impl FnMut(&HandshakeError, Duration),
 ) -> Result<Attached, HandshakeError> {
     let give_up = std::time::Instant::now() + options.busy_retry;
     let mut pause = BUSY_BACKOFF_MIN;
     loop {
-        let err = match receive(path, channel, token, options.clone()).and_then(ReceivedRing::map) {
+        let err = match receive_inner(path, channel, token, options.clone(), want_page)
+            .and_then(ReceivedRing::map)
+        {
             Ok(a) => return Ok(a),
             Err(e) if e.is_busy() => e,
             Err(e) => return Err(e),
@@ -342,6 +404,20 @@ fn check_server(stream: &UnixStream, allowed: &[u32]) -> Result<(), HandshakeErr
     })
 }
 
+/// A connected stream to `path` whose server is authenticated as for a handshake (private
+/// default directory, server uid) — nothing has been sent yet. Used by requests.
+pub(crate) fn authenticated_stream(
+    path: &Path,
+    options: &ConnectOptions,
+) -> Result<UnixStream, HandshakeError> {
+    if let Some(dir) = path.parent().filter(|d| is_default_dir(d)) {
+        check_private_dir(dir).map_err(HandshakeError::SocketDir)?;
+    }
+    let stream = connect_stream(path, options.timeout).map_err(|e| map_connect_errno(e, path))?;
+    check_server(&stream, &options.allowed_server_uids)?;
+    Ok(stream)
+}
+
 /// Steps 0–4 of the handshake: the server is authenticated, the memfd received and checked but
 /// not mapped. No `Busy` retry here (see [`connect_retrying`]).
 ///
@@ -353,8 +429,21 @@ pub fn receive(
     token: Option<&Token>,
     options: ConnectOptions,
 ) -> Result<ReceivedRing, HandshakeError> {
-    let hello = Hello::new(channel, token.map(Token::as_bytes))
+    receive_inner(path, channel, token, options, false)
+}
+
+fn receive_inner(
+    path: &Path,
+    channel: &str,
+    token: Option<&Token>,
+    options: ConnectOptions,
+    want_page: bool,
+) -> Result<ReceivedRing, HandshakeError> {
+    let mut hello = Hello::new(channel, token.map(Token::as_bytes))
         .map_err(|_| HandshakeError::InvalidChannel(channel.to_owned()))?;
+    if want_page {
+        hello = hello.with_status_page();
+    }
     if let Some(dir) = path.parent().filter(|d| is_default_dir(d)) {
         check_private_dir(dir).map_err(HandshakeError::SocketDir)?;
     }
@@ -374,8 +463,13 @@ pub fn receive(
         }
     }
     let (reply, fds, ctrunc) = read_reply(stream.as_fd())?;
-    drop(stream);
-    accept_reply(&reply, fds, ctrunc)
+    let mut received = accept_reply(&reply, fds, ctrunc)?;
+    if want_page && received.page.is_some() {
+        received.socket = Some(stream);
+    } else {
+        received.page = None;
+    }
+    Ok(received)
 }
 
 /// Reads one whole `ControlMessage` and every descriptor that comes with any part of it.
@@ -420,8 +514,18 @@ pub fn accept_reply(
         Status::Ok => {}
         other => return Err(HandshakeError::Refused(other)),
     }
-    if ctrunc || fds.len() > 1 {
-        return Err(HandshakeError::TooManyFds(fds.len().max(2)));
+    let want = if reply.has_status_page() { 2 } else { 1 };
+    if ctrunc || fds.len() > want {
+        return Err(HandshakeError::TooManyFds(fds.len().max(want + 1)));
+    }
+    // The ring first, then the status page (if announced).
+    let page = if want == 2 && fds.len() == 2 {
+        fds.pop()
+    } else {
+        None
+    };
+    if want == 2 && page.is_none() {
+        return Err(HandshakeError::NoFd);
     }
     let fd = fds.pop().ok_or(HandshakeError::NoFd)?;
     let geometry = reply
@@ -434,6 +538,8 @@ pub fn accept_reply(
         fd,
         reply,
         geometry,
+        page,
+        socket: None,
     })
 }
 
@@ -497,7 +603,15 @@ impl ReceivedRing {
         if ring.header().geometry() != self.geometry || ring.header().epoch() != self.reply.epoch {
             return Err(HandshakeError::HeaderMismatch);
         }
-        Ok(Attached { ring })
+        // A page that fails its checks is dropped with the lease: the reader polls, unlisted.
+        let lease = match (self.page, self.socket) {
+            (Some(fd), Some(socket)) => map_status_fd(fd.as_fd()).ok().map(|page| Lease {
+                _socket: socket,
+                page,
+            }),
+            _ => None,
+        };
+        Ok(Attached { ring, lease })
     }
 }
 

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::unistd::geteuid;
 
-use crate::wire::valid_channel;
+use crate::wire::{valid_channel, MAX_CHANNEL_LEN};
 
 /// Why a socket directory is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,6 +183,93 @@ pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {
     Ok(())
 }
 
+// --- Names and metadata: the one place their rules live -----------------------------------------
+
+/// Why a channel name is not acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelNameError {
+    /// Empty.
+    Empty,
+    /// Longer than 64 bytes.
+    TooLong(usize),
+    /// A byte outside `[A-Za-z0-9._-]`.
+    Charset,
+    /// Starts with `.` (a hidden file; the producer's temporary socket names use it) or `-`
+    /// (it would read as an option on a command line).
+    Reserved,
+}
+
+impl core::fmt::Display for ChannelNameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Empty => write!(f, "a channel name cannot be empty"),
+            Self::TooLong(n) => write!(
+                f,
+                "a channel name is at most {MAX_CHANNEL_LEN} bytes, this one has {n}"
+            ),
+            Self::Charset => write!(f, "a channel name uses only A-Z a-z 0-9 . _ -"),
+            Self::Reserved => write!(f, "a channel name cannot start with '.' or '-'"),
+        }
+    }
+}
+
+impl std::error::Error for ChannelNameError {}
+
+/// The channel-name rule, for every command and both sides of every message: 1..=64 bytes of
+/// `[A-Za-z0-9._-]`, not starting with `.` or `-`. (`wire::valid_channel` is this, as a bool.)
+///
+/// # Errors
+/// [`ChannelNameError`].
+pub fn check_channel(name: &str) -> Result<(), ChannelNameError> {
+    let b = name.as_bytes();
+    if b.is_empty() {
+        return Err(ChannelNameError::Empty);
+    }
+    if b.len() > MAX_CHANNEL_LEN {
+        return Err(ChannelNameError::TooLong(b.len()));
+    }
+    if !b
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    {
+        return Err(ChannelNameError::Charset);
+    }
+    if matches!(b[0], b'.' | b'-') {
+        return Err(ChannelNameError::Reserved);
+    }
+    Ok(())
+}
+
+/// The metadata rules a producer's `describe` answer follows (checked by the producer before
+/// it serves, and by every client that reads a `describe`): `kind` 1..=32 of `[a-z0-9_-]`,
+/// `description` at most 200 bytes without control characters, `encoding` `json`, `binary` or
+/// `unspecified`.
+///
+/// # Errors
+/// [`crate::request::MetaError`].
+pub fn check_meta(
+    kind: &str,
+    description: &str,
+    encoding: &str,
+) -> Result<(), crate::request::MetaError> {
+    use crate::request::{MetaError, MAX_DESCRIPTION_LEN, MAX_KIND_LEN};
+    if kind.is_empty()
+        || kind.len() > MAX_KIND_LEN
+        || !kind
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-'))
+    {
+        return Err(MetaError::Kind(kind.to_owned()));
+    }
+    if description.len() > MAX_DESCRIPTION_LEN || description.chars().any(char::is_control) {
+        return Err(MetaError::Description);
+    }
+    if !matches!(encoding, "json" | "binary" | "unspecified") {
+        return Err(MetaError::Encoding(encoding.to_owned()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,5 +330,24 @@ mod tests {
         );
         assert!(is_default_dir(&default_socket_dir()));
         assert!(!is_default_dir(Path::new("/var")));
+    }
+    #[test]
+    fn channel_names_follow_one_rule() {
+        assert_eq!(check_channel("bed-1.icu_a"), Ok(()));
+        assert_eq!(check_channel(""), Err(ChannelNameError::Empty));
+        assert_eq!(
+            check_channel(&"a".repeat(65)),
+            Err(ChannelNameError::TooLong(65))
+        );
+        assert_eq!(check_channel("bed 1"), Err(ChannelNameError::Charset));
+        assert_eq!(check_channel("../x"), Err(ChannelNameError::Charset));
+        assert_eq!(check_channel(".x"), Err(ChannelNameError::Reserved));
+        assert_eq!(check_channel("-x"), Err(ChannelNameError::Reserved));
+        assert!(!valid_channel("-x") && valid_channel("x-"));
+        assert!(check_meta("simulator", "bed 3, scenario afib", "json").is_ok());
+        assert!(check_meta("Sim", "", "json").is_err());
+        assert!(check_meta("sim", "a\nb", "json").is_err());
+        assert!(check_meta("sim", "", "xml").is_err());
+        assert!(check_meta("sim", &"x".repeat(201), "json").is_err());
     }
 }

@@ -58,6 +58,8 @@ pub struct ProducerConfig {
     pub log: Option<LogFn>,
     /// Fixed epoch (tests); `None` draws a random one.
     pub epoch: Option<u64>,
+    /// What `describe`, `stats` and commands are answered with (see [`crate::request`]).
+    pub requests: crate::request::RequestConfig,
 }
 
 impl core::fmt::Debug for ProducerConfig {
@@ -72,6 +74,7 @@ impl core::fmt::Debug for ProducerConfig {
             .field("max_pending", &self.max_pending)
             .field("max_pending_per_uid", &self.max_pending_per_uid)
             .field("epoch", &self.epoch)
+            .field("requests", &self.requests)
             .finish_non_exhaustive()
     }
 }
@@ -90,6 +93,7 @@ impl ProducerConfig {
             max_pending_per_uid: DEFAULT_MAX_PENDING_PER_UID,
             log: None,
             epoch: None,
+            requests: crate::request::RequestConfig::default(),
         }
     }
 }
@@ -107,6 +111,8 @@ pub enum ProducerError {
     Listen(ListenError),
     /// The process could not be made non-dumpable.
     Harden(HardenError),
+    /// The channel metadata breaks a rule.
+    Meta(crate::request::MetaError),
 }
 
 impl core::fmt::Display for ProducerError {
@@ -117,6 +123,7 @@ impl core::fmt::Display for ProducerError {
             Self::Ring(e) => write!(f, "{e}"),
             Self::Listen(e) => write!(f, "{e}"),
             Self::Harden(e) => write!(f, "{e}"),
+            Self::Meta(e) => write!(f, "{e}"),
         }
     }
 }
@@ -129,8 +136,15 @@ pub struct SharedMemoryProducer {
     writer: Writer<RwMapping>,
     fd: Arc<OwnedFd>,
     server: Option<ControlServer>,
+    /// The readers' status pages the writer checks after each commit (none without a server).
+    wake: Option<crate::lease::WakeSet>,
+    /// Whether the wake path runs (on by default; off only for measuring its cost).
+    wake_enabled: bool,
+    /// `FUTEX_WAKE`s issued so far.
+    wakes: u64,
     last_beat_ns: u64,
     last_beat_ms: u64,
+    figures: Arc<crate::request::ProducerFigures>,
 }
 
 impl core::fmt::Debug for SharedMemoryProducer {
@@ -166,11 +180,19 @@ impl SharedMemoryProducer {
                 p
             }
         };
+        config
+            .requests
+            .meta
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .check()
+            .map_err(ProducerError::Meta)?;
         let epoch = config
             .epoch
             .filter(|e| *e != 0)
             .unwrap_or_else(random_epoch);
         let mut producer = Self::without_server(&config.channel, config.geometry, epoch)?;
+        producer.figures = Arc::clone(&config.requests.figures);
         let server = ControlServer::start(
             ServerConfig {
                 path,
@@ -181,6 +203,7 @@ impl SharedMemoryProducer {
                 max_pending: config.max_pending,
                 max_pending_per_uid: config.max_pending_per_uid,
                 log: config.log,
+                requests: config.requests,
             },
             RingOffer {
                 fd: Arc::clone(&producer.fd),
@@ -189,6 +212,7 @@ impl SharedMemoryProducer {
             },
         )
         .map_err(ProducerError::Listen)?;
+        producer.wake = Some(server.reader_table().wake_set());
         producer.server = Some(server);
         Ok(producer)
     }
@@ -216,8 +240,12 @@ impl SharedMemoryProducer {
             writer,
             fd: Arc::new(fd),
             server: None,
+            wake: None,
+            wake_enabled: true,
+            wakes: 0,
             last_beat_ns: clock::monotonic_ns(),
             last_beat_ms: clock::wall_ms(),
+            figures: Arc::default(),
         })
     }
 
@@ -291,8 +319,12 @@ impl SharedMemoryProducer {
         timestamp_ns: u64,
     ) -> Result<u64, WriteError> {
         let now = self.beat_value(false);
-        self.writer
-            .publish_record(record, encoding, UnixNs(timestamp_ns), now)
+        let r = self
+            .writer
+            .publish_record(record, encoding, UnixNs(timestamp_ns), now);
+        self.figures.note(self.writer.published(), now.0);
+        self.wake_sleepers();
+        r
     }
 
     /// Publishes a raw payload (no encoding or validation of the payload; readers still check
@@ -302,19 +334,51 @@ impl SharedMemoryProducer {
     /// [`WriteError::PayloadTooLarge`].
     pub fn publish_raw(&mut self, meta: FrameMeta, payload: &[u8]) -> Result<u64, WriteError> {
         let now = self.beat_value(false);
-        self.writer.publish(meta, payload, now)
+        let r = self.writer.publish(meta, payload, now);
+        self.figures.note(self.writer.published(), now.0);
+        self.wake_sleepers();
+        r
     }
 
     /// Publishes an empty heartbeat frame (type 3); returns its ring index.
     pub fn publish_heartbeat(&mut self) -> u64 {
         let now = self.beat_value(true);
-        self.writer.publish_heartbeat(clock::wall(), now)
+        let r = self.writer.publish_heartbeat(clock::wall(), now);
+        self.figures.note(self.writer.published(), now.0);
+        self.wake_sleepers();
+        r
+    }
+
+    /// After a commit: wakes readers that sleep (no system call when none does).
+    #[inline]
+    fn wake_sleepers(&mut self) {
+        if self.wake_enabled {
+            if let Some(w) = &mut self.wake {
+                self.wakes += u64::from(w.wake());
+            }
+        }
+    }
+
+    /// `FUTEX_WAKE`s this producer's writer issued after commits so far (one per sleeping
+    /// reader per commit that found it asleep).
+    pub fn wakes(&self) -> u64 {
+        self.wakes
+    }
+
+    /// Turns the wake path off (`false`) or on. Off, readers that sleep are only woken by
+    /// their timeouts: for measuring the wake path's cost, never for production.
+    pub fn set_wake_enabled(&mut self, on: bool) {
+        self.wake_enabled = on;
     }
 
     /// Marks the ring "producer stopped" (also done on drop): readers deliver what was
     /// published, then report the producer stopped instead of a stall.
     pub fn mark_stopped(&self) {
         self.writer.mark_stopped();
+        // Readers that sleep learn it at once (their re-check sees the stop mark).
+        if let Some(s) = &self.server {
+            s.reader_table().wake_now();
+        }
     }
 
     /// Refreshes `heartbeatTimestamp` if at least [`HEARTBEAT_PERIOD`] passed since the last
@@ -326,6 +390,7 @@ impl SharedMemoryProducer {
         }
         let v = self.beat_value(true);
         self.writer.heartbeat(v);
+        self.figures.note(self.writer.published(), v.0);
         true
     }
 
@@ -355,6 +420,6 @@ impl Drop for SharedMemoryProducer {
     /// A clean exit: readers deliver what was published, then report "producer stopped"
     /// (a crash, which runs no destructor, shows as a stall instead).
     fn drop(&mut self) {
-        self.writer.mark_stopped();
+        self.mark_stopped();
     }
 }

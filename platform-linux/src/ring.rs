@@ -205,6 +205,10 @@ pub fn create_sealed_ring(
         },
     )
     .map_err(RingError::Init)?;
+    // This producer wakes sleeping readers (`SharedMemoryProducer` calls the wake path after
+    // every commit and on stop); say so in the header before anyone sees it.
+    vitalring_core::wake::announce_wakes(vitalring_core::region::Region::region(writer.region()))
+        .map_err(|_| RingError::Init(InitError::ReadOnly))?;
     fcntl(&fd, FcntlArg::F_ADD_SEALS(REQUIRED_SEALS)).map_err(RingError::Seal)?;
     Ok((fd, writer))
 }

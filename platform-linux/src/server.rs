@@ -98,6 +98,8 @@ pub struct ServerConfig {
     pub max_pending_per_uid: usize,
     /// Where events go; `None` prints refusals to stderr (rate-limited).
     pub log: Option<LogFn>,
+    /// What requests (`describe`, `stats`, commands) are answered with, and who may command.
+    pub requests: crate::request::RequestConfig,
 }
 
 impl core::fmt::Debug for ServerConfig {
@@ -110,6 +112,7 @@ impl core::fmt::Debug for ServerConfig {
             .field("handshake_timeout", &self.handshake_timeout)
             .field("max_pending", &self.max_pending)
             .field("max_pending_per_uid", &self.max_pending_per_uid)
+            .field("requests", &self.requests)
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +131,7 @@ impl ServerConfig {
             max_pending: DEFAULT_MAX_PENDING,
             max_pending_per_uid: DEFAULT_MAX_PENDING_PER_UID,
             log: None,
+            requests: crate::request::RequestConfig::default(),
         }
     }
 }
@@ -153,6 +157,32 @@ pub enum ServeEvent {
     },
     /// `accept` itself failed (e.g. `EMFILE`); the server keeps going.
     AcceptFailed(Errno),
+    /// A request (`describe`, `stats`, a command) was answered (see [`crate::request`]).
+    Answered {
+        /// Peer uid.
+        uid: u32,
+        /// Peer pid.
+        pid: i32,
+        /// What was asked (`describe`, `stats`, the command's words), or why it was invalid.
+        request: String,
+        /// The answer's status.
+        status: crate::request::RequestStatus,
+    },
+    /// A reader that holds a lease (it asked for a status page) was handed the ring.
+    Attached {
+        /// Its id in [`crate::ControlServer::readers`].
+        id: u64,
+        /// Peer uid.
+        uid: u32,
+        /// Peer pid.
+        pid: i32,
+    },
+    /// A reader's lease ended (its connection closed: it exited, crashed or was killed); its
+    /// entry and status page are gone.
+    Detached {
+        /// Its last view (position and counters as its page last said).
+        reader: crate::lease::ReaderInfo,
+    },
 }
 
 impl core::fmt::Display for ServeEvent {
@@ -170,6 +200,20 @@ impl core::fmt::Display for ServeEvent {
                 write!(f, ": {error}")
             }
             Self::AcceptFailed(e) => write!(f, "accept failed: {}", e.desc().to_lowercase()),
+            Self::Answered {
+                uid,
+                pid,
+                request,
+                status,
+            } => write!(f, "request {request} from pid {pid} uid {uid}: {status}"),
+            Self::Attached { id, uid, pid } => {
+                write!(f, "reader {id} attached: pid {pid} uid {uid}")
+            }
+            Self::Detached { reader: r } => write!(
+                f,
+                "reader {} detached: pid {} uid {} (delivered {}, dropped {}, rejected {})",
+                r.id, r.pid, r.uid, r.delivered, r.dropped, r.rejected
+            ),
         }
     }
 }
@@ -318,6 +362,8 @@ pub struct ServerStats {
     pub refused: u64,
     /// Of `refused`: pending connections evicted to make room for newer ones.
     pub evicted: u64,
+    /// Requests answered (any status).
+    pub requests: u64,
 }
 
 struct Shared {
@@ -328,6 +374,7 @@ struct Shared {
     evicted: AtomicU64,
     stop: AtomicBool,
     readers: crate::lease::ReaderTable,
+    requests: AtomicU64,
 }
 
 /// A running control server. Dropping it stops the server thread and removes the socket file
@@ -489,14 +536,17 @@ impl ControlServer {
         let (wake_r, wake_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| cleanup(ListenError::Other(e)))?;
         let reserve = reserve_fd().map_err(|e| cleanup(ListenError::Other(e)))?;
+        // The server's own read-only view of the ring, for the readers' lag.
+        let ring = crate::map::RoMapping::map(offer.fd.as_fd(), offer.geometry.region_len()).ok();
         let shared = Arc::new(Shared {
             config,
             offer,
             served: AtomicU64::new(0),
-            readers: crate::lease::ReaderTable::default(),
+            readers: crate::lease::ReaderTable::with_ring(ring),
             refused: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            requests: AtomicU64::new(0),
         });
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -506,6 +556,7 @@ impl ControlServer {
                     shared: &s,
                     listener: &listener,
                     pending: Vec::new(),
+                    leases: Vec::new(),
                     reserve: Some(reserve),
                     stderr: StderrLimit::default(),
                 }
@@ -530,12 +581,18 @@ impl ControlServer {
         self.shared.readers.snapshot()
     }
 
+    /// The live reader table (the producer's writer takes its [`crate::lease::WakeSet`] here).
+    pub fn reader_table(&self) -> &crate::lease::ReaderTable {
+        &self.shared.readers
+    }
+
     /// Counts so far.
     pub fn stats(&self) -> ServerStats {
         ServerStats {
             served: self.shared.served.load(Ordering::Relaxed),
             refused: self.shared.refused.load(Ordering::Relaxed),
             evicted: self.shared.evicted.load(Ordering::Relaxed),
+            requests: self.shared.requests.load(Ordering::Relaxed),
         }
     }
 }
@@ -575,7 +632,8 @@ struct Pending {
     uid: u32,
     pid: i32,
     deadline: Instant,
-    buf: [u8; HELLO_SIZE],
+    /// A Hello, or a request (header and body, see [`crate::request`]).
+    buf: [u8; crate::request::MAX_REQUEST],
     got: usize,
 }
 
@@ -587,15 +645,26 @@ enum Step {
     Hello(Hello),
     /// Refuse with this error.
     Fail(ServeError),
+    /// A whole request, or the reason it is not valid (answered by [`crate::request`]).
+    Request(Result<crate::request::Request, crate::request::RequestError>),
 }
 
 impl Pending {
     /// Reads whatever has arrived (never blocks).
     fn step(&mut self) -> Step {
-        while self.got < HELLO_SIZE {
+        loop {
+            // The first 4 bytes say whether this is a Hello or a request (and how long).
+            let need = match crate::request::request_len(&self.buf[..self.got]) {
+                None => HELLO_SIZE,
+                Some(Ok(n)) => n,
+                Some(Err(e)) => return Step::Request(Err(e)),
+            };
+            if self.got >= need {
+                break;
+            }
             match socket::recv(
                 self.stream.as_raw_fd(),
-                &mut self.buf[self.got..],
+                &mut self.buf[self.got..need],
                 MsgFlags::MSG_DONTWAIT,
             ) {
                 Ok(0) => {
@@ -607,7 +676,8 @@ impl Pending {
                 }
                 Ok(n) => {
                     self.got += n;
-                    if let Err(w) = Hello::check_prefix(&self.buf[..self.got]) {
+                    let request = crate::request::request_len(&self.buf[..self.got]).is_some();
+                    if let (false, Err(w)) = (request, Hello::check_prefix(&self.buf[..self.got])) {
                         return Step::Fail(ServeError::Wire(w));
                     }
                 }
@@ -616,7 +686,10 @@ impl Pending {
                 Err(e) => return Step::Fail(ServeError::Io(e)),
             }
         }
-        match Hello::parse(&self.buf) {
+        if crate::request::request_len(&self.buf[..self.got]).is_some() {
+            return Step::Request(crate::request::Request::parse(&self.buf[..self.got]));
+        }
+        match Hello::parse(&self.buf[..self.got]) {
             Ok(h) => Step::Hello(h),
             Err(w) => Step::Fail(ServeError::Wire(w)),
         }
@@ -633,11 +706,22 @@ struct StderrLimit {
     suppressed: u64,
 }
 
+/// Most leases (readers with a status page) one server holds; beyond it a reader is served
+/// without a page (it polls, and the producer does not list it).
+pub const MAX_LEASES: usize = 256;
+
+/// A served reader's open connection: its lease.
+struct Lease {
+    stream: UnixStream,
+    id: u64,
+}
+
 struct EventLoop<'a> {
     shared: &'a Shared,
     listener: &'a UnixListener,
     /// In accept order: index 0 is the oldest.
     pending: Vec<Pending>,
+    leases: Vec<Lease>,
     reserve: Option<OwnedFd>,
     stderr: StderrLimit,
 }
@@ -648,7 +732,17 @@ impl EventLoop<'_> {
             f(event);
             return;
         }
-        if matches!(event, ServeEvent::Served { .. }) {
+        // Attach and detach lines (with pid and uid) are printed like refusals, through the
+        // same rate limit; plain `Served` (a version-1 reader without a lease) and answered
+        // requests are not.
+        if matches!(
+            event,
+            ServeEvent::Served { .. }
+                | ServeEvent::Answered {
+                    status: crate::request::RequestStatus::Ok,
+                    ..
+                }
+        ) {
             return;
         }
         let now = Instant::now();
@@ -693,12 +787,15 @@ impl EventLoop<'_> {
                         let ms = d.saturating_duration_since(now).as_micros().div_ceil(1000);
                         PollTimeout::try_from(ms.min(60_000) as i32).unwrap_or(PollTimeout::MAX)
                     });
-            let (woken, listener_ready, ready) = {
-                let mut fds = Vec::with_capacity(2 + self.pending.len());
+            let (woken, listener_ready, ready, lease_ready) = {
+                let mut fds = Vec::with_capacity(2 + self.pending.len() + self.leases.len());
                 fds.push(PollFd::new(wake.as_fd(), PollFlags::POLLIN));
                 fds.push(PollFd::new(self.listener.as_fd(), PollFlags::POLLIN));
                 for p in &self.pending {
                     fds.push(PollFd::new(p.stream.as_fd(), PollFlags::POLLIN));
+                }
+                for l in &self.leases {
+                    fds.push(PollFd::new(l.stream.as_fd(), PollFlags::POLLIN));
                 }
                 match poll(&mut fds, timeout) {
                     Ok(_) => {}
@@ -711,8 +808,15 @@ impl EventLoop<'_> {
                     }
                 }
                 let any = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
-                let ready: Vec<bool> = fds[2..].iter().map(any).collect();
-                (any(&fds[0]), any(&fds[1]), ready)
+                let split = 2 + self.pending.len();
+                let ready: Vec<bool> = fds[2..split].iter().map(any).collect();
+                let lease_ready: Vec<u64> = fds[split..]
+                    .iter()
+                    .zip(&self.leases)
+                    .filter(|(f, _)| any(f))
+                    .map(|(_, l)| l.id)
+                    .collect();
+                (any(&fds[0]), any(&fds[1]), ready, lease_ready)
             };
             if woken || self.shared.stop.load(Ordering::Relaxed) {
                 return;
@@ -728,8 +832,39 @@ impl EventLoop<'_> {
                 }
                 i += 1;
             }
+            for id in lease_ready {
+                self.check_lease(id);
+            }
             if listener_ready {
                 self.accept_burst();
+            }
+        }
+    }
+
+    /// A lease connection is readable: closed (the reader is gone) or it sent bytes, which
+    /// nothing defines yet and which are discarded.
+    fn check_lease(&mut self, id: u64) {
+        let Some(i) = self.leases.iter().position(|l| l.id == id) else {
+            return;
+        };
+        let mut buf = [0u8; 256];
+        let gone = loop {
+            match socket::recv(
+                self.leases[i].stream.as_raw_fd(),
+                &mut buf,
+                MsgFlags::MSG_DONTWAIT,
+            ) {
+                Ok(0) => break true,
+                Ok(_) => {}
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => break false,
+                Err(_) => break true,
+            }
+        };
+        if gone {
+            self.leases.remove(i);
+            if let Some(reader) = self.shared.readers.detach(id) {
+                self.log(&ServeEvent::Detached { reader });
             }
         }
     }
@@ -754,12 +889,17 @@ impl EventLoop<'_> {
             Step::More => false,
             Step::Hello(h) => {
                 let p = self.pending.remove(i);
-                self.serve(&p.stream, p.uid, p.pid, &h);
+                self.serve(p.stream, p.uid, p.pid, &h);
                 true
             }
             Step::Fail(e) => {
                 let p = self.pending.remove(i);
                 self.refuse(&p.stream, Some((p.uid, p.pid)), e);
+                true
+            }
+            Step::Request(r) => {
+                let p = self.pending.remove(i);
+                self.answer(&p.stream, p.uid, p.pid, r);
                 true
             }
         }
@@ -824,12 +964,13 @@ impl EventLoop<'_> {
             uid,
             pid,
             deadline: accepted + cfg.handshake_timeout,
-            buf: [0; HELLO_SIZE],
+            buf: [0; crate::request::MAX_REQUEST],
             got: 0,
         };
         match p.step() {
-            Step::Hello(h) => return self.serve(&p.stream, uid, pid, &h),
+            Step::Hello(h) => return self.serve(p.stream, uid, pid, &h),
             Step::Fail(e) => return self.refuse(&p.stream, Some((uid, pid)), e),
+            Step::Request(r) => return self.answer(&p.stream, uid, pid, r),
             Step::More => {}
         }
         self.make_room(uid);
@@ -895,21 +1036,104 @@ impl EventLoop<'_> {
         });
     }
 
-    fn serve(&mut self, stream: &UnixStream, uid: u32, pid: i32, hello: &Hello) {
+    /// Answers a request (see [`crate::request`]); the peer's uid may connect (checked at
+    /// accept), the channel, token and command permission are checked there.
+    fn answer(
+        &mut self,
+        stream: &UnixStream,
+        uid: u32,
+        pid: i32,
+        request: Result<crate::request::Request, crate::request::RequestError>,
+    ) {
+        use crate::request::{Reply, RequestKind};
+        let cfg = &self.shared.config;
+        let (what, reply) = match &request {
+            Err(e) => (format!("({e})"), Reply::new(e.status(), e.to_string())),
+            Ok(r) => {
+                let view = crate::request::ServerView {
+                    channel: &cfg.channel,
+                    geometry: self.shared.offer.geometry,
+                    epoch: self.shared.offer.epoch,
+                    figures: &cfg.requests.figures,
+                    counters: crate::request::ProducerCounters {
+                        published: 0,
+                        served: self.shared.served.load(Ordering::Relaxed),
+                        refused: self.shared.refused.load(Ordering::Relaxed),
+                        evicted: self.shared.evicted.load(Ordering::Relaxed),
+                        requests: self.shared.requests.load(Ordering::Relaxed),
+                    },
+                    readers: self.shared.readers.snapshot(),
+                };
+                let may_command =
+                    uid == geteuid().as_raw() || cfg.requests.command_uids.contains(&uid);
+                let what = match r.kind {
+                    RequestKind::Command => r.words().join(" "),
+                    k => k.name().to_owned(),
+                };
+                let reply = crate::request::answer(
+                    &cfg.requests,
+                    cfg.token.as_ref(),
+                    may_command,
+                    &view,
+                    r,
+                );
+                (what, reply)
+            }
+        };
+        // First and only message on this socket (at most 64 KiB + 16): it fits the buffer.
+        let _ = socket::send(
+            stream.as_raw_fd(),
+            &reply.to_bytes(),
+            MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+        );
+        self.shared.requests.fetch_add(1, Ordering::Relaxed);
+        self.log(&ServeEvent::Answered {
+            uid,
+            pid,
+            request: what,
+            status: reply.status,
+        });
+    }
+
+    fn serve(&mut self, stream: UnixStream, uid: u32, pid: i32, hello: &Hello) {
         let cfg = &self.shared.config;
         let peer = Some((uid, pid));
         if hello.channel_str() != cfg.channel {
             let c = hello.channel_str().to_owned();
-            return self.refuse(stream, peer, ServeError::UnknownChannel(c));
+            return self.refuse(&stream, peer, ServeError::UnknownChannel(c));
         }
         if let Some(token) = &cfg.token {
             if !token.matches(hello.token_bytes()) {
-                return self.refuse(stream, peer, ServeError::BadToken);
+                return self.refuse(&stream, peer, ServeError::BadToken);
             }
         }
         let offer = &self.shared.offer;
-        let reply = ControlMessage::ok(offer.geometry, offer.epoch).to_bytes();
-        let fds = [offer.fd.as_raw_fd()];
+        // A reader that asks for a status page gets one (unless the lease cap is reached or
+        // creating it fails: then it is served as a version-1 reader and polls).
+        let page = if hello.wants_status_page() && self.leases.len() < MAX_LEASES {
+            crate::status::create_status_page().ok()
+        } else {
+            None
+        };
+        let mut msg = ControlMessage::ok(offer.geometry, offer.epoch);
+        if page.is_some() {
+            msg = msg.with_status_page();
+        }
+        let reply = msg.to_bytes();
+        let mut fds = vec![offer.fd.as_raw_fd()];
+        let mut lease_id = None;
+        let mut page_fd = None;
+        if let Some((fd, mapping)) = page {
+            fds.push(fd.as_raw_fd());
+            page_fd = Some(fd);
+            // Listed (and in the writer's wake set) before the reader can see the page.
+            lease_id = Some(self.shared.readers.attach(
+                pid,
+                uid,
+                crate::clock::wall_ms(),
+                Some(Arc::new(mapping)),
+            ));
+        }
         let iov = [std::io::IoSlice::new(&reply)];
         // First and only message on this socket: it fits the (empty) buffer whole.
         let sent = socket::sendmsg::<()>(
@@ -919,15 +1143,25 @@ impl EventLoop<'_> {
             MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
             None,
         );
+        // Our copy of the page descriptor is not needed any more (the mappings keep the page).
+        drop(page_fd);
         let error = match sent {
             Ok(n) if n == reply.len() => {
                 self.shared.served.fetch_add(1, Ordering::Relaxed);
-                return self.log(&ServeEvent::Served { uid, pid });
+                self.log(&ServeEvent::Served { uid, pid });
+                if let Some(id) = lease_id {
+                    self.leases.push(Lease { stream, id });
+                    self.log(&ServeEvent::Attached { id, uid, pid });
+                }
+                return;
             }
             // A short send would leave the client with a truncated reply, which it reports.
             Ok(_) => ServeError::Io(Errno::EMSGSIZE),
             Err(e) => ServeError::Io(e),
         };
+        if let Some(id) = lease_id {
+            self.shared.readers.detach(id);
+        }
         self.shared.refused.fetch_add(1, Ordering::Relaxed);
         self.log(&ServeEvent::Refused {
             uid: Some(uid),

@@ -9,9 +9,16 @@
 //!   is no producer); when the session asks (stalled, stopped, faulty ring) it is retried every
 //!   [`SourceConfig::reconnect_interval`] and the new ring handed to [`Session::reattach`] if
 //!   the session wants it (another epoch, or any ring after a fault);
-//! - **a thread and a wait strategy**: the polling thread calls [`Session::poll`] and, when it
-//!   is idle, spins, yields and sleeps (at most [`SourceConfig::max_sleep_us`]), or spins only
-//!   with [`Polling::BusyPoll`];
+//! - **a thread and a wait strategy**: the reader thread calls [`Session::poll`] and, when it
+//!   is idle, by default **sleeps in `FUTEX_WAIT`** on its status page until the writer wakes
+//!   it or its watchdog's next deadline comes (so a stalled producer is still reported within
+//!   the stall timeout, and a stopped one at once: the producer's stop wakes it) — if the
+//!   producer gave it a status page and its ring header says the writer wakes sleepers; else,
+//!   or with [`Polling::BackoffOnly`], it spins, yields and sleeps (at most
+//!   [`SourceConfig::max_sleep_us`]); with [`Polling::BusyPoll`] it spins only;
+//! - **a lease**: the handshake asks for a status page and keeps the connection open; the
+//!   reader publishes its position, counters, heartbeat and whether it sleeps there (at most
+//!   every [`REPORT_PERIOD`], and before each sleep), so the producer lists it with its lag;
 //! - **delivery**: events go to a callback (on the polling thread) or a bounded, preallocated
 //!   channel. A consumer that falls behind loses events, never the counts: the loss is counted
 //!   at once in [`SharedMemorySensorDataSource::events_lost`] and reported as one
@@ -37,20 +44,30 @@ use vitalring_core::source::{
 use vitalring_core::time::{MonoNs, Nanos};
 use vitalring_core::Ring;
 
-use crate::client::{connect_retrying, ConnectOptions, HandshakeError};
+use crate::client::{connect_leased, ConnectOptions, HandshakeError, Lease};
 use crate::clock::mono;
 use crate::map::RoMapping;
+use crate::status::LinuxFutex;
 use crate::token::Token;
+use vitalring_core::region::Region;
 
-/// How the polling thread waits when the ring is empty.
+/// How the reader thread waits when the ring is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Polling {
-    /// Spin, then yield, then sleep at most [`SourceConfig::max_sleep_us`] (50 µs by default).
+    /// The default: sleep in `FUTEX_WAIT` until the writer wakes us (or the watchdog's next
+    /// deadline) when the producer supports it (status page + header flag); otherwise the
+    /// backoff of [`Polling::BackoffOnly`].
     #[default]
     Backoff,
     /// Spin without sleeping (lowest latency, one busy core).
     BusyPoll,
+    /// Never wait to be woken: spin, then yield, then sleep at most
+    /// [`SourceConfig::max_sleep_us`] (50 µs by default).
+    BackoffOnly,
 }
+
+/// How often a busy reader refreshes its status page (it also does before every sleep).
+pub const REPORT_PERIOD: Duration = Duration::from_millis(100);
 
 /// Configuration of a [`SharedMemorySensorDataSource`].
 #[derive(Clone)]
@@ -269,6 +286,9 @@ impl Sink for RoundSink<'_> {
 
 type RingSession = Session<RoMapping, Box<[u8]>>;
 
+/// What a handshake yields: the ring, its scratch buffer and the lease (if the producer gave one).
+type Handshaken = (Ring<RoMapping>, Box<[u8]>, Option<Lease>);
+
 /// A [`SensorDataSource`] over a producer's shared-memory ring.
 pub struct SharedMemorySensorDataSource {
     config: SourceConfig,
@@ -345,13 +365,13 @@ impl SharedMemorySensorDataSource {
         timeout: Duration,
         busy_retry: Duration,
         on_busy: impl FnMut(&HandshakeError, Duration),
-    ) -> Result<(Ring<RoMapping>, Box<[u8]>), SourceError> {
+    ) -> Result<Handshaken, SourceError> {
         let options = ConnectOptions {
             timeout,
             allowed_server_uids: config.allowed_server_uids.clone(),
             busy_retry,
         };
-        let attached = connect_retrying(
+        let attached = connect_leased(
             &config.socket_path,
             &config.channel,
             config.token.as_ref(),
@@ -360,7 +380,8 @@ impl SharedMemorySensorDataSource {
         )
         .map_err(SourceError::Handshake)?;
         let scratch = vec![0u8; attached.geometry().payload_capacity()].into_boxed_slice();
-        Ok((attached.into_ring(), scratch))
+        let (ring, lease) = attached.into_parts();
+        Ok((ring, scratch, lease))
     }
 }
 
@@ -519,6 +540,11 @@ pub struct LiveReader {
     next_retry: MonoNs,
     last_problem: Option<HandshakeProblem>,
     position: u64,
+    /// The status page and open connection, if the producer gave them.
+    lease: Option<Lease>,
+    /// Idle waits sleep in `FUTEX_WAIT` (lease + header flag + `Polling::Backoff`).
+    sleeps: bool,
+    last_report: MonoNs,
 }
 
 impl core::fmt::Debug for LiveReader {
@@ -549,12 +575,13 @@ impl LiveReader {
         config: SourceConfig,
         on_busy: impl FnMut(&HandshakeError, Duration),
     ) -> Result<Self, SourceError> {
-        let (ring, scratch) = SharedMemorySensorDataSource::handshake(
+        let (ring, scratch, lease) = SharedMemorySensorDataSource::handshake(
             &config,
             config.handshake_timeout,
             config.busy_wait,
             on_busy,
         )?;
+        let sleeps = Self::can_sleep(&config, &ring, lease.as_ref());
         let session = Session::new(
             ring,
             scratch,
@@ -575,7 +602,75 @@ impl LiveReader {
             position: session.reader().position(),
             session,
             config,
+            lease,
+            sleeps,
+            last_report: MonoNs(0),
         })
+        .map(|mut live| {
+            live.report();
+            live
+        })
+    }
+
+    fn can_sleep(config: &SourceConfig, ring: &Ring<RoMapping>, lease: Option<&Lease>) -> bool {
+        let sleeps = config.polling == Polling::Backoff
+            && lease.is_some()
+            && vitalring_core::wake::writer_wakes(ring.region().region());
+        if let Some(l) = lease {
+            l.page().set_mode(sleeps);
+        }
+        sleeps
+    }
+
+    /// Whether idle waits sleep until woken (rather than poll).
+    pub fn sleeps(&self) -> bool {
+        self.sleeps
+    }
+
+    /// Whether the producer gave this reader a lease (it lists the reader).
+    pub fn has_lease(&self) -> bool {
+        self.lease.is_some()
+    }
+
+    /// Writes position, counters and heartbeat to the status page (if any).
+    pub fn report(&mut self) {
+        let Some(lease) = &self.lease else { return };
+        let stats = self.session.stats();
+        let c = stats.current.counters;
+        lease.page().report(&vitalring_core::wake::Report {
+            position: stats.current.position,
+            delivered: c.delivered,
+            dropped: c.dropped(),
+            rejected: c.rejected.total(),
+            now: crate::clock::wall().as_ms(),
+        });
+        self.last_report = mono();
+    }
+
+    fn report_if_due(&mut self, now: MonoNs) {
+        let period = REPORT_PERIOD.as_nanos() as u64;
+        if self.lease.is_some() && now.0.saturating_sub(self.last_report.0) >= period {
+            self.report();
+        }
+    }
+
+    /// Sleeps on the status page until woken or `deadline` (the session's next moment).
+    fn sleep_until(&mut self, deadline: MonoNs) {
+        self.report();
+        let Some(lease) = &self.lease else { return };
+        let now = mono();
+        let timeout = Nanos(deadline.0.saturating_sub(now.0));
+        if timeout.0 == 0 {
+            return;
+        }
+        let region = self.session.reader().region().region();
+        let position = self.session.reader().position();
+        lease.page().sleep(&LinuxFutex, timeout, || {
+            // SYNC: Acquire pairs with the writer's Release store of `writeIndex`; the
+            // fence in `StatusPage::sleep` orders this load after our sleeping flag.
+            region.write_index(std::sync::atomic::Ordering::Acquire) == position
+                && region.heartbeat_ms() != vitalring_core::layout::HEARTBEAT_STOPPED
+        });
     }
 
     /// The session (its counters, state, epoch).
@@ -599,6 +694,7 @@ impl LiveReader {
     pub fn step(&mut self, sink: &mut impl Sink) -> Next {
         let now = mono();
         let next = self.session.poll(now, sink);
+        self.report_if_due(now);
         if matches!(next, Next::Stalled | Next::Stopped | Next::NeedsReattach)
             && now >= self.next_retry
         {
@@ -623,11 +719,16 @@ impl LiveReader {
             (_, Next::Stalled | Next::Stopped | Next::NeedsReattach) => {
                 std::thread::sleep(Duration::from_millis(1));
             }
-            (Polling::Backoff, Next::Idle { .. }) => match self.backoff.next_action() {
-                Action::Spin => core::hint::spin_loop(),
-                Action::Yield => std::thread::yield_now(),
-                Action::Sleep(us) => std::thread::sleep(Duration::from_micros(u64::from(us))),
-            },
+            (Polling::Backoff, Next::Idle { deadline }) if self.sleeps => {
+                self.sleep_until(deadline);
+            }
+            (Polling::Backoff | Polling::BackoffOnly, Next::Idle { .. }) => {
+                match self.backoff.next_action() {
+                    Action::Spin => core::hint::spin_loop(),
+                    Action::Yield => std::thread::yield_now(),
+                    Action::Sleep(us) => std::thread::sleep(Duration::from_micros(u64::from(us))),
+                }
+            }
         }
     }
 
@@ -644,9 +745,15 @@ impl LiveReader {
             Duration::ZERO,
             |_, _| {},
         ) {
-            Ok((ring, scratch)) if self.session.wants(ring.header().epoch()) => {
+            Ok((ring, scratch, lease)) if self.session.wants(ring.header().epoch()) => {
+                let sleeps = Self::can_sleep(&self.config, &ring, lease.as_ref());
                 match self.session.reattach(ring, scratch, mono(), sink) {
-                    Ok(()) => self.last_problem = None,
+                    Ok(()) => {
+                        self.last_problem = None;
+                        self.lease = lease;
+                        self.sleeps = sleeps;
+                        self.report();
+                    }
                     Err(_) => sink.event(SensorEvent::Error(SensorError::Handshake(
                         HandshakeProblem::BadRing,
                     ))),
@@ -677,7 +784,7 @@ struct Worker {
 
 impl Worker {
     fn run(mut self, mut emitter: Emitter) -> Emitter {
-        if self.live.config.polling == Polling::Backoff {
+        if self.live.config.polling != Polling::BusyPoll {
             // The default timer slack (50 µs) would let each "≤ 50 µs" sleep last up to 100 µs;
             // 1 ns makes the backoff schedule mean what it says (this thread only). Failure
             // only costs latency, so it is ignored.

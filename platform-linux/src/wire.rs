@@ -10,12 +10,12 @@
 //! Hello (144 bytes)                       ControlMessage (40 bytes)
 //!   0 magic      u32  'VRHL'                0 magic            u32  'VRCM'
 //!   4 version    u16  1                     4 version          u16  1
-//!   6 flags      u16  0                     6 status           u16  (Status)
+//!   6 flags      u16  bit 0: status page   6 status           u16  (Status)
 //!   8 channel    [u8; 64] NUL-padded        8 ringBufferSize   u64
 //!  72 token      [u8; 64] zero-padded      16 frameSizeBytes   u32
 //! 136 token_len  u32  0..=64               20 frameCount       u32
 //! 140 reserved   u32  0                    24 epoch            u64
-//!                                          32 flags            u32  0
+//!                                          32 flags            u32  bit 0: status page sent
 //!                                          36 reserved         u32  0
 //! ```
 
@@ -28,6 +28,15 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 pub const HELLO_MAGIC: u32 = u32::from_le_bytes(*b"VRHL");
 /// `ControlMessage::magic`: the bytes `"VRCM"` read as a little-endian `u32`.
 pub const CONTROL_MAGIC: u32 = u32::from_le_bytes(*b"VRCM");
+/// `Hello::flags` bit 0: "I can use a status page" (and keep this connection open as my lease).
+/// A client that sends 0 (every version-1 client written before it) is served as before.
+pub const HELLO_STATUS_PAGE: u16 = 1;
+/// Every `Hello::flags` bit this version knows.
+pub const HELLO_KNOWN_FLAGS: u16 = HELLO_STATUS_PAGE;
+/// `ControlMessage::flags` bit 0: a status page memfd follows the ring memfd in the same
+/// `SCM_RIGHTS` message, and the connection stays open as the reader's lease. Only sent in an
+/// `Ok` reply to a Hello that set [`HELLO_STATUS_PAGE`].
+pub const REPLY_STATUS_PAGE: u32 = 1;
 /// The handshake version this crate speaks (independent of the ring's wire-format version).
 pub const HANDSHAKE_VERSION: u16 = 1;
 /// Size of [`Hello`] on the wire.
@@ -47,7 +56,7 @@ pub struct Hello {
     pub magic: u32,
     /// [`HANDSHAKE_VERSION`].
     pub version: u16,
-    /// Zero (no flags are defined in version 1).
+    /// [`HELLO_STATUS_PAGE`] or 0; other bits are refused.
     pub flags: u16,
     /// Channel name: 1..=64 bytes of `[A-Za-z0-9._-]`, NUL-padded.
     pub channel: [u8; MAX_CHANNEL_LEN],
@@ -260,14 +269,9 @@ impl core::fmt::Display for WireError {
 impl std::error::Error for WireError {}
 
 /// Whether `name` is a valid channel name: 1..=64 bytes of `[A-Za-z0-9._-]`, not starting with
-/// a dot (it becomes a file name in the default socket path).
+/// a dot or a dash ([`crate::paths::check_channel`] holds the rule).
 pub fn valid_channel(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= MAX_CHANNEL_LEN
-        && b[0] != b'.'
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    crate::paths::check_channel(name).is_ok()
 }
 
 /// Reads the fixed-size prefix of `bytes` as a `T`.
@@ -319,7 +323,7 @@ impl Hello {
     pub fn parse(bytes: &[u8]) -> Result<Self, WireError> {
         Self::check_prefix(bytes)?;
         let hello: Self = prefix(bytes)?;
-        if hello.flags != 0 || hello.reserved != 0 {
+        if hello.flags & !HELLO_KNOWN_FLAGS != 0 || hello.reserved != 0 {
             return Err(WireError::Reserved);
         }
         let name_len = hello
@@ -379,6 +383,18 @@ impl Hello {
         &self.token[..n]
     }
 
+    /// The same Hello asking for a status page ([`HELLO_STATUS_PAGE`]).
+    #[must_use]
+    pub fn with_status_page(mut self) -> Self {
+        self.flags |= HELLO_STATUS_PAGE;
+        self
+    }
+
+    /// Whether the client asked for a status page.
+    pub fn wants_status_page(&self) -> bool {
+        self.flags & HELLO_STATUS_PAGE != 0
+    }
+
     /// The message's bytes.
     pub fn to_bytes(&self) -> [u8; HELLO_SIZE] {
         let mut out = [0u8; HELLO_SIZE];
@@ -433,7 +449,12 @@ impl ControlMessage {
             return Err(WireError::Version(msg.version));
         }
         let status = Status::try_from(msg.status).map_err(WireError::Status)?;
-        if msg.flags != 0 || msg.reserved != 0 {
+        let known = if status == Status::Ok {
+            REPLY_STATUS_PAGE
+        } else {
+            0
+        };
+        if msg.flags & !known != 0 || msg.reserved != 0 {
             return Err(WireError::Reserved);
         }
         if status == Status::Ok {
@@ -451,6 +472,18 @@ impl ControlMessage {
             }
         }
         Ok(msg)
+    }
+
+    /// The same reply announcing a status page ([`REPLY_STATUS_PAGE`]).
+    #[must_use]
+    pub fn with_status_page(mut self) -> Self {
+        self.flags |= REPLY_STATUS_PAGE;
+        self
+    }
+
+    /// Whether a status page memfd follows the ring's.
+    pub fn has_status_page(&self) -> bool {
+        self.flags & REPLY_STATUS_PAGE != 0
     }
 
     /// The status (a parsed message always has a known one; unknown codes read as `Internal`).
@@ -530,8 +563,12 @@ mod tests {
         assert_eq!(Hello::check_prefix(&b[..6]), Err(WireError::Version(2)));
         assert_eq!(Hello::check_prefix(&good[..3]), Ok(()));
         let mut b = good;
-        b[6] = 1;
+        b[6] = 2;
         assert_eq!(Hello::parse(&b), Err(WireError::Reserved));
+        let mut b = good;
+        b[6] = 1;
+        assert!(Hello::parse(&b).unwrap().wants_status_page());
+        assert!(!Hello::parse(&good).unwrap().wants_status_page());
         let mut b = good;
         b[141] = 1;
         assert_eq!(Hello::parse(&b), Err(WireError::Reserved));
@@ -600,6 +637,22 @@ mod tests {
         assert_eq!(
             ControlMessage::parse(b.as_bytes()),
             Err(WireError::Reserved)
+        );
+        let mut b = ok;
+        b.flags = 2;
+        assert_eq!(
+            ControlMessage::parse(b.as_bytes()),
+            Err(WireError::Reserved)
+        );
+        assert!(ControlMessage::parse(ok.with_status_page().as_bytes())
+            .unwrap()
+            .has_status_page());
+        let mut b = ControlMessage::failure(Status::Busy);
+        b.flags = REPLY_STATUS_PAGE;
+        assert_eq!(
+            ControlMessage::parse(b.as_bytes()),
+            Err(WireError::Reserved),
+            "a status page only comes with a ring"
         );
         let mut b = ok;
         b.frame_count = 12;

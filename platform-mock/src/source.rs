@@ -507,10 +507,18 @@ impl SensorDataSource for MockSensorDataSource {
         Ok(())
     }
 
+    /// Reports the stop as one `Connection { Disconnected }` after the events already pending
+    /// (as the other data sources do); nothing follows it.
     fn stop(&mut self) {
+        if !self.active {
+            return;
+        }
         self.active = false;
         self.session = None;
-        self.pending.clear();
+        self.pending.push(SensorEvent::Connection {
+            state: ConnectionState::Disconnected,
+            epoch: None,
+        });
     }
 
     fn is_active(&self) -> bool {
@@ -536,7 +544,11 @@ impl SensorDataSource for MockSensorDataSource {
 
     fn poll_events(&mut self, sink: &mut dyn FnMut(SensorEvent)) -> usize {
         if !self.active {
-            return 0;
+            let n = self.pending.len();
+            for e in self.pending.drain(..) {
+                sink(e);
+            }
+            return n;
         }
         while let Some(step) = self.script.pop_front() {
             if step == ScriptStep::Poll {

@@ -18,12 +18,13 @@ use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::MutexExt;
 
-use vitalring_capi::history::History;
+use vitalring_capi::history::{History, VitalsRow};
 use vitalring_capi::pump::{Pump, RawFrames, WaitEnd};
 use vitalring_core::session::SessionStats;
 use vitalring_core::slot::{DropCause, LapPolicy, Start};
 use vitalring_core::source::{ConnectionState, SensorError, SensorEvent};
 use vitalring_core::vitals::Channel;
+use vitalring_linux::discovery::{self, Liveness};
 use vitalring_linux::{Polling, SourceConfig, Token};
 
 create_exception!(
@@ -187,6 +188,66 @@ impl Frames {
     }
 }
 
+/// A channel of this user: a producer's control socket in the default socket directory.
+#[pyclass(frozen, get_all, module = "vitalring")]
+#[derive(Debug, Clone)]
+pub struct ChannelInfo {
+    /// Channel name (pass it to `vitalring.connect(channel=...)`).
+    name: String,
+    /// Control socket path.
+    path: PathBuf,
+    /// True when a producer answered the probe connection.
+    live: bool,
+    /// "live", "stale" (nobody listens: the producer died without removing its socket) or
+    /// "unknown" (the probe failed otherwise, e.g. permission denied; see `error`).
+    state: &'static str,
+    /// Why the probe failed, for "unknown"; else None.
+    error: Option<String>,
+}
+
+#[pymethods]
+impl ChannelInfo {
+    fn __repr__(&self) -> String {
+        format!(
+            "ChannelInfo(name={:?}, path={:?}, state={:?})",
+            self.name,
+            self.path.display().to_string(),
+            self.state
+        )
+    }
+}
+
+/// channels(include_stale=False)
+/// --
+///
+/// The channels of this user: the producer sockets in the default socket directory
+/// ($XDG_RUNTIME_DIR/vitalring, else /tmp/vitalring-<euid>), sorted by name, each probed with
+/// a connection that is closed at once. Only live ones unless `include_stale`. Raises OSError
+/// if the directory exists but cannot be read; a missing directory is an empty list.
+#[pyfunction]
+#[pyo3(signature = (include_stale=false))]
+fn channels(py: Python<'_>, include_stale: bool) -> PyResult<Vec<ChannelInfo>> {
+    let list = py.detach(discovery::list_channels)?;
+    Ok(list
+        .into_iter()
+        .map(|c| {
+            let (state, error) = match c.liveness {
+                Liveness::Live => ("live", None),
+                Liveness::Stale => ("stale", None),
+                Liveness::Unknown(e) => ("unknown", Some(e.desc().to_lowercase())),
+            };
+            ChannelInfo {
+                name: c.name,
+                path: c.path,
+                live: c.liveness == Liveness::Live,
+                state,
+                error,
+            }
+        })
+        .filter(|c| include_stale || c.live)
+        .collect())
+}
+
 fn channel_from(name: &str) -> PyResult<Channel> {
     name.parse::<Channel>().map_err(|()| {
         PyValueError::new_err(format!(
@@ -267,6 +328,64 @@ fn record(py: Python<'_>, event: SensorEvent) -> PyResult<Py<PyAny>> {
             .into_any()
         }
     })
+}
+
+/// The columns of `rows` as numpy arrays; an absent optional value is a `False` in its
+/// `*_present` mask (its value slot is 0 and must not be read).
+fn vitals_columns(py: Python<'_>, rows: &[&VitalsRow]) -> PyResult<Py<PyAny>> {
+    let n = rows.len();
+    let mut index = Vec::with_capacity(n);
+    let mut ts = Vec::with_capacity(n);
+    let (mut hr, mut spo2, mut rr) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut sys, mut dia, mut mean, mut nibp_ok) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut temp, mut temp_ok, mut pr, mut pr_ok) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for r in rows {
+        let v = &r.vitals;
+        index.push(r.index);
+        // Unix ns fit i64 until 2262 (the core rejects implausible timestamps long before).
+        ts.push(i64::try_from(r.timestamp_ns).unwrap_or(i64::MAX));
+        hr.push(v.hr_bpm);
+        spo2.push(v.spo2_pct);
+        rr.push(v.rr_rpm);
+        let nibp = v.nibp.unwrap_or_default();
+        sys.push(nibp.systolic_mmhg);
+        dia.push(nibp.diastolic_mmhg);
+        mean.push(nibp.mean_mmhg);
+        nibp_ok.push(v.nibp.is_some());
+        temp.push(v.temp_c.unwrap_or(0.0));
+        temp_ok.push(v.temp_c.is_some());
+        pr.push(v.pulse_rate_bpm.unwrap_or(0));
+        pr_ok.push(v.pulse_rate_bpm.is_some());
+    }
+    let d = pyo3::types::PyDict::new(py);
+    d.set_item("frame", PyArray1::from_vec(py, index))?;
+    d.set_item("timestamp_ns", PyArray1::from_vec(py, ts))?;
+    d.set_item("hr", PyArray1::from_vec(py, hr))?;
+    d.set_item("spo2", PyArray1::from_vec(py, spo2))?;
+    d.set_item("rr", PyArray1::from_vec(py, rr))?;
+    d.set_item("nibp_sys", PyArray1::from_vec(py, sys))?;
+    d.set_item("nibp_dia", PyArray1::from_vec(py, dia))?;
+    d.set_item("nibp_mean", PyArray1::from_vec(py, mean))?;
+    d.set_item("nibp_present", PyArray1::from_vec(py, nibp_ok))?;
+    d.set_item("temp", PyArray1::from_vec(py, temp))?;
+    d.set_item("temp_present", PyArray1::from_vec(py, temp_ok))?;
+    d.set_item("pr", PyArray1::from_vec(py, pr))?;
+    d.set_item("pr_present", PyArray1::from_vec(py, pr_ok))?;
+    Ok(d.into_any().unbind())
 }
 
 fn stats_dict(py: Python<'_>, s: &SessionStats, events_lost: u64) -> PyResult<Py<PyAny>> {
@@ -498,6 +617,36 @@ impl Reader {
         }))
     }
 
+    /// vitals_frame(seconds=60.0)
+    /// --
+    ///
+    /// The vitals frames of the newest `seconds` (by acquisition time, counted back from the
+    /// newest frame) as a pandas DataFrame: a DatetimeIndex "time" (datetime64[ns, UTC]) and
+    /// one column per value — frame (ring index), hr, spo2, rr, nibp_sys, nibp_dia,
+    /// nibp_mean, temp, pr. A value the producer did not send is <NA> (nullable dtypes), never
+    /// a number; a lost or rejected frame is a missing row. Like waveform(), it polls the ring
+    /// first and sees every delivered frame whether or not read() returned it; the rows
+    /// restart with a new producer. Needs pandas (ImportError otherwise).
+    #[pyo3(signature = (seconds=60.0))]
+    fn vitals_frame(&self, py: Python<'_>, seconds: f64) -> PyResult<Py<PyAny>> {
+        // Fail before touching the ring when pandas is missing.
+        let build = py
+            .import("vitalring._frames")?
+            .getattr("vitals_frame_from_columns")?;
+        let mut guard = self.pump(py);
+        let pump: &mut Pump = &mut guard;
+        py.detach(|| pump.catch_up(64));
+        let Some(h) = pump.history() else {
+            return Err(VitalringError::new_err(
+                "this reader keeps no history (history_seconds=0)",
+            ));
+        };
+        let rows: Vec<&VitalsRow> = h.vitals(seconds).collect();
+        let cols = vitals_columns(py, &rows)?;
+        drop(guard);
+        Ok(build.call1((cols,))?.unbind())
+    }
+
     /// read_frames(max_frames=4096, timeout=None)
     /// --
     ///
@@ -574,6 +723,8 @@ fn _vitalring(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Problem>()?;
     m.add_class::<Waveform>()?;
     m.add_class::<Frames>()?;
+    m.add_class::<ChannelInfo>()?;
+    m.add_function(wrap_pyfunction!(channels, m)?)?;
     m.add("VitalringError", m.py().get_type::<VitalringError>())?;
     m.add("ConnectError", m.py().get_type::<ConnectError>())?;
     Ok(())

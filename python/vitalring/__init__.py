@@ -14,6 +14,9 @@ by itself.
 >>> ecg = reader.waveform("ecg_ii", seconds=10)              # doctest: +SKIP
 >>> ecg.samples.shape, ecg.fs                                # doctest: +SKIP
 ((2500,), 250)
+>>> reader.vitals_frame(seconds=60)                          # doctest: +SKIP
+>>> [c.name for c in vitalring.channels()]                   # doctest: +SKIP
+['bed3']
 
 See docs/python.md for the records, the counters and how problems are reported.
 """
@@ -23,7 +26,9 @@ from __future__ import annotations
 import os
 from typing import Optional, Union
 
+from ._frames import vitals_frame
 from ._vitalring import (
+    ChannelInfo,
     ConnectError,
     Frames,
     Problem,
@@ -33,10 +38,13 @@ from ._vitalring import (
     Vitals,
     Waveform,
     WaveformChunk,
+    channels,
 )
 
 __all__ = [
     "connect",
+    "channels",
+    "vitals_frame",
     "default_socket_path",
     "Reader",
     "Vitals",
@@ -45,6 +53,7 @@ __all__ = [
     "Problem",
     "Waveform",
     "Frames",
+    "ChannelInfo",
     "VitalringError",
     "ConnectError",
 ]

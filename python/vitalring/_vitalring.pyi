@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional, Tuple, Union
+import pathlib
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +70,17 @@ class Frames:
     payload: npt.NDArray[np.uint8]
     def __len__(self) -> int: ...
 
+class ChannelInfo:
+    """A producer socket in the default socket directory (vitalring.channels)."""
+
+    name: str
+    path: pathlib.Path
+    live: bool
+    state: str
+    error: Optional[str]
+
+def channels(include_stale: bool = False) -> List[ChannelInfo]: ...
+
 Record = Union[Vitals, WaveformChunk, Status, Problem]
 
 class Reader:
@@ -91,6 +103,8 @@ class Reader:
     def __iter__(self) -> Iterator[Record]: ...
     def __next__(self) -> Record: ...
     def waveform(self, channel: str, seconds: float = 10.0) -> Optional[Waveform]: ...
+    def vitals_frame(self, seconds: float = 60.0) -> Any:
+        """A pandas DataFrame of the newest vitals frames (see docs/python.md)."""
     def read_frames(
         self, max_frames: int = 4096, timeout: Optional[float] = None
     ) -> Optional[Frames]: ...

@@ -12,6 +12,7 @@
 //! | [`h5`] | HDF5: create in SWMR mode, append + flush, clean close, read back |
 //! | [`record`] | the recording loop: poll, flush at least every second, rotate, close cleanly |
 //! | [`replay`] | the frames of a recording in publication order, rebuilt as records |
+//! | [`source`] | [`ReplayDataSource`]: a recording as an in-process `SensorDataSource` |
 //! | [`export`] | PhysioNet WFDB (header + format-16 signal file) and CSV |
 //!
 //! The file layout and its guarantees are in `docs/recording.md`.
@@ -25,7 +26,9 @@ pub mod h5;
 pub mod layout;
 pub mod record;
 pub mod replay;
+pub mod source;
 
 pub use capture::{Capture, Captured};
 pub use h5::{read, H5Error, H5Recording, Recording, Tables};
 pub use record::{record, RecordConfig, RecordError, RecordSummary};
+pub use source::{ReplayDataSource, ReplaySourceError};

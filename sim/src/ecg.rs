@@ -50,7 +50,9 @@ use core::f64::consts::TAU;
 use crate::pleth;
 use crate::ring::Ring;
 use crate::rng::{stream, Rng};
-use crate::scenario::{Rhythm, Scenario, Targets};
+#[cfg(test)]
+use crate::scenario::Scenario;
+use crate::scenario::{Rhythm, Script, Targets};
 
 /// P wave: amplitude µV, width (sd) s, centre before the R peak s at rates
 /// up to [`P_AT_FROM_RR_S`]; at faster rates the centre moves linearly to
@@ -241,7 +243,7 @@ impl Ecg {
     /// Schedules the first beats and pushes the virtual prehistory into `beats`.
     pub(crate) fn new<const N: usize>(
         seed: u64,
-        scenario: Scenario,
+        scenario: Script,
         beats: &mut Ring<BeatRec, N>,
     ) -> Self {
         let tg = scenario.targets(0.0);
@@ -318,7 +320,7 @@ impl Ecg {
 
     /// Schedules the beat after the single pending one, unless it would fall
     /// in asystole.
-    fn schedule_next(&mut self, scenario: Scenario, resp_phase: f64) {
+    fn schedule_next(&mut self, scenario: Script, resp_phase: f64) {
         let (Some(last), None) = (self.pending[0], self.pending[1]) else {
             return;
         };
@@ -349,7 +351,7 @@ impl Ecg {
     pub(crate) fn advance_to<const N: usize>(
         &mut self,
         t: f64,
-        scenario: Scenario,
+        scenario: Script,
         resp_phase: f64,
         beats: &mut Ring<BeatRec, N>,
     ) {
@@ -409,6 +411,7 @@ mod tests {
 
     fn run(scenario: Scenario, secs: f64) -> (Vec<f64>, Vec<BeatRec>) {
         let mut beats: Ring<BeatRec, 32> = Ring::new();
+        let scenario = Script::new(scenario);
         let mut ecg = Ecg::new(1, scenario, &mut beats);
         let mut all: Vec<BeatRec> = beats.iter_oldest_first().collect();
         let n = (secs * 250.0) as usize;
@@ -472,7 +475,7 @@ mod tests {
     #[test]
     fn af_prehistory_has_the_mean_rate() {
         let mut beats: Ring<BeatRec, 32> = Ring::new();
-        let _ = Ecg::new(3, Scenario::Afib, &mut beats);
+        let _ = Ecg::new(3, Script::new(Scenario::Afib), &mut beats);
         let t: Vec<f64> = beats.iter_oldest_first().map(|b| b.t).collect();
         let iv: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
         let last8 = &iv[iv.len() - 8..];

@@ -62,7 +62,7 @@ use ecg::{BeatRec, Ecg};
 use resp::Resp;
 use ring::Ring;
 use rng::{stream, Rng};
-use scenario::Rhythm;
+use scenario::{Rhythm, Script};
 use vitals::VitalsState;
 
 /// Waveform sampling rate, Hz (all channels).
@@ -287,6 +287,8 @@ pub struct Beat {
 #[derive(Clone, Debug)]
 pub struct Simulator {
     cfg: SimConfig,
+    /// The scenario being followed (changes with [`Simulator::set_scenario`]).
+    script: Script,
     beats: Ring<BeatRec, BEAT_HISTORY>,
     ecg: Ecg,
     resp: Resp,
@@ -312,12 +314,14 @@ pub struct Simulator {
 impl Simulator {
     /// A simulator at its start time.
     pub fn new(cfg: SimConfig) -> Self {
-        let tg0 = cfg.scenario.targets(0.0);
+        let script = Script::new(cfg.scenario);
+        let tg0 = script.targets(0.0);
         let mut beats = Ring::new();
-        let ecg = Ecg::new(cfg.seed, cfg.scenario, &mut beats);
+        let ecg = Ecg::new(cfg.seed, script, &mut beats);
         let mut extras = Rng::new(cfg.seed, stream::EXTRAS);
         Simulator {
             cfg,
+            script,
             ecg,
             beats,
             resp: Resp::new(cfg.seed, &tg0),
@@ -340,6 +344,23 @@ impl Simulator {
     /// The configuration this simulator was built with.
     pub fn config(&self) -> &SimConfig {
         &self.cfg
+    }
+
+    /// The scenario followed now.
+    pub fn scenario(&self) -> Scenario {
+        self.script.scenario
+    }
+
+    /// Switches to `scenario` live: the signals go on from where they are (the models keep
+    /// their state: beat schedule, breathing phase, oximeter lag, NIBP cycle), with the new
+    /// scenario's targets from the next sample on. The new scenario is entered at its onset,
+    /// so its scripted change begins at once (a tachycardia ramps up from now, an asystole
+    /// starts now). Its transport fault, if any, is not this crate's business (the producer
+    /// decides whether to inject it).
+    pub fn set_scenario(&mut self, scenario: Scenario) {
+        let t = self.next_sample as f64 * SAMPLE_PERIOD_S;
+        self.script = Script::switched_at(scenario, t);
+        self.cfg.scenario = scenario;
     }
 
     fn vitals_offset_ns(k: u64) -> u64 {
@@ -370,7 +391,7 @@ impl Simulator {
             let k = self.next_vitals;
             self.next_vitals += 1;
             let t = k as f64 / f64::from(VITALS_HZ);
-            let tg = self.cfg.scenario.targets(t);
+            let tg = self.script.targets(t);
             let v = self.vitals.update(
                 t,
                 1.0 / f64::from(VITALS_HZ),
@@ -447,7 +468,7 @@ impl Simulator {
         let n = self.next_sample;
         self.next_sample += 1;
         let t = n as f64 * SAMPLE_PERIOD_S;
-        let sc = self.cfg.scenario;
+        let sc = self.script;
         let tg = sc.targets(t);
         let art = self.cfg.artifacts;
 

@@ -289,6 +289,40 @@ impl Scenario {
     }
 }
 
+/// A scenario's timeline as the simulator follows it: the scenario, entered at some point of
+/// its own time. From the start, its time is the simulation time; a scenario switched in live
+/// ([`crate::Simulator::set_scenario`]) is entered at its onset at the moment of the switch,
+/// so its scripted events begin at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Script {
+    pub scenario: Scenario,
+    /// Added to the simulation time to get the scenario's own time, s.
+    shift_s: f64,
+}
+
+impl Script {
+    /// `scenario` from the start of the simulation.
+    pub(crate) const fn new(scenario: Scenario) -> Self {
+        Script {
+            scenario,
+            shift_s: 0.0,
+        }
+    }
+
+    /// `scenario` entered at its onset at simulation time `t`.
+    pub(crate) fn switched_at(scenario: Scenario, t: f64) -> Self {
+        Script {
+            scenario,
+            shift_s: ONSET_S - t,
+        }
+    }
+
+    /// Physiological targets at simulation time `t`.
+    pub(crate) fn targets(self, t: f64) -> Targets {
+        self.scenario.targets(t + self.shift_s)
+    }
+}
+
 impl fmt::Display for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -3,3 +3,4 @@
 pub mod conformance;
 pub mod conformance_cases;
 pub mod conformance_header;
+pub mod source_conformance;

@@ -82,7 +82,7 @@ impl BenchTransport for Iceoryx2 {
             publisher,
             _service: service,
             _node: node,
-            len: ctx.size,
+            len: ctx.payload.payload_len(ctx.size),
         })
     }
 
@@ -107,7 +107,7 @@ impl BenchTransport for Iceoryx2 {
             subscriber,
             _service: service,
             _node: node,
-            len: ctx.size,
+            len: ctx.payload.payload_len(ctx.size),
         })
     }
 }

@@ -26,8 +26,9 @@ use std::time::Duration;
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 use serde::{Deserialize, Serialize};
 
-use crate::{BenchError, PollMode, TestKind};
+use crate::{BenchError, PayloadMode, PollMode, TestKind};
 
+pub mod floor;
 #[cfg(feature = "iceoryx2")]
 pub mod iceoryx2;
 pub mod uds;
@@ -51,6 +52,9 @@ pub struct PeerContext {
     /// Frame size in bytes (64, 256, 4096, ...): the bytes one message occupies in the
     /// transport. A multiple of 8, at least 64.
     pub size: usize,
+    /// What each frame carries: the whole frame, or a vitals-sized payload
+    /// ([`PayloadMode::payload_len`] gives the bytes per message).
+    pub payload: PayloadMode,
     /// The reader's poll mode in this run (the writer is told too).
     pub mode: PollMode,
     /// What this run measures.

@@ -44,7 +44,7 @@ impl BenchTransport for Uds {
     fn open_writer(ctx: &PeerContext) -> Result<UdsSink, BenchError> {
         Ok(UdsSink {
             sock: ctx.link.try_clone()?,
-            len: ctx.size,
+            len: ctx.payload.payload_len(ctx.size),
         })
     }
 
@@ -57,7 +57,7 @@ impl BenchTransport for Uds {
         )?;
         Ok(UdsSource {
             sock,
-            len: ctx.size,
+            len: ctx.payload.payload_len(ctx.size),
         })
     }
 }

@@ -10,14 +10,22 @@
 //!
 //! In backoff mode the reader waits with the core's [`vitalring_core::backoff::Backoff`]
 //! schedule (spin → yield → sleeps of at most 50 µs), the product's own policy.
+//!
+//! [`VitalringBlock`] is the product's default reader: it asks for a status page (a lease) in
+//! the handshake and, with nothing to read, sleeps in `FUTEX_WAIT` on its page until the
+//! writer wakes it after a commit ([`vitalring_core::wake::StatusPage::sleep`], the same call
+//! `LiveReader` makes). [`VitalringNoWake`] is the same set-up with the writer's wake path off.
 
 use std::path::PathBuf;
 
 use vitalring_core::backoff::{Action, Backoff as CoreBackoff};
 use vitalring_core::frame::FrameMeta;
 use vitalring_core::layout::{Encoding, FrameType, Geometry};
+use vitalring_core::region::Region;
 use vitalring_core::slot::{LapPolicy, Poll, Reader, Start};
-use vitalring_linux::{ProducerConfig, RoMapping, SharedMemoryProducer};
+use vitalring_core::time::Nanos;
+use vitalring_linux::status::LinuxFutex;
+use vitalring_linux::{ConnectOptions, Lease, ProducerConfig, RoMapping, SharedMemoryProducer};
 
 use super::{Backoff, BenchTransport, FrameSink, FrameSource, PeerContext, Recv};
 use crate::BenchError;
@@ -47,6 +55,11 @@ pub struct VitalringSource {
     reader: Reader<RoMapping, Vec<u8>>,
     payload_len: usize,
     backoff: CoreBackoff,
+    /// The lease and status page of a leased reader (held for the whole run: closing it frees
+    /// the page in the producer); `None`: no lease.
+    lease: Option<Lease>,
+    /// Sleeps on the page when idle (else polls with the backoff).
+    sleeps: bool,
 }
 
 /// Bytes of a slot that are not payload (24-byte frame header + CRC + padding).
@@ -75,7 +88,7 @@ pub fn open_writer(ctx: &PeerContext) -> Result<VitalringSink, BenchError> {
         .map_err(|e| BenchError::Unsupported(format!("vitalring producer: {e}")))?;
     Ok(VitalringSink {
         producer,
-        payload_len: ctx.size - SLOT_OVERHEAD,
+        payload_len: ctx.payload.payload_len(ctx.size - SLOT_OVERHEAD),
         sent: 0,
     })
 }
@@ -116,9 +129,85 @@ pub fn open_reader(ctx: &PeerContext) -> Result<VitalringSource, BenchError> {
     .map_err(|e| BenchError::Unsupported(format!("vitalring attach: {e}")))?;
     Ok(VitalringSource {
         reader,
-        payload_len: ctx.size - SLOT_OVERHEAD,
+        payload_len: ctx.payload.payload_len(ctx.size - SLOT_OVERHEAD),
         backoff: CoreBackoff::new(),
+        lease: None,
+        sleeps: false,
     })
+}
+
+/// Longest futex sleep of [`VitalringBlock`]: the harness wants a backoff receive back within
+/// about 20 ms (the product's readers sleep up to their session's next deadline, ≤ 100 ms).
+pub const BLOCK_MAX_SLEEP: Nanos = Nanos(20_000_000);
+
+/// Handshakes asking for a status page; the reader sleeps on it when `sleep` is set.
+fn open_leased_reader(ctx: &PeerContext, sleep: bool) -> Result<VitalringSource, BenchError> {
+    let attached = vitalring_linux::connect_leased(
+        &socket_path(ctx),
+        CHANNEL,
+        None,
+        &ConnectOptions::default(),
+        |_, _| {},
+    )
+    .map_err(|e| BenchError::Unsupported(format!("vitalring handshake: {e}")))?;
+    let capacity = attached.geometry().payload_capacity();
+    let (ring, lease) = attached.into_parts();
+    let Some(lease) = lease else {
+        return Err(BenchError::Unsupported(
+            "vitalring producer offered no status page".into(),
+        ));
+    };
+    if sleep && !vitalring_core::wake::writer_wakes(ring.region().region()) {
+        return Err(BenchError::Unsupported(
+            "vitalring ring does not announce that its writer wakes sleepers".into(),
+        ));
+    }
+    lease.page().set_mode(sleep);
+    let reader = Reader::attach(ring, vec![0u8; capacity], LapPolicy::Latest, Start::Next)
+        .map_err(|e| BenchError::Unsupported(format!("vitalring attach: {e}")))?;
+    Ok(VitalringSource {
+        reader,
+        payload_len: ctx.payload.payload_len(ctx.size - SLOT_OVERHEAD),
+        backoff: CoreBackoff::new(),
+        lease: Some(lease),
+        sleeps: sleep,
+    })
+}
+
+/// The vitalring transport with a sleeping (futex) reader: the product's default.
+#[derive(Debug)]
+pub struct VitalringBlock;
+
+impl BenchTransport for VitalringBlock {
+    type Sink = VitalringSink;
+    type Source = VitalringSource;
+
+    fn open_writer(ctx: &PeerContext) -> Result<VitalringSink, BenchError> {
+        open_writer(ctx)
+    }
+
+    fn open_reader(ctx: &PeerContext) -> Result<VitalringSource, BenchError> {
+        open_leased_reader(ctx, true)
+    }
+}
+
+/// A leased reader that polls, on a ring whose writer's wake path is off.
+#[derive(Debug)]
+pub struct VitalringNoWake;
+
+impl BenchTransport for VitalringNoWake {
+    type Sink = VitalringSink;
+    type Source = VitalringSource;
+
+    fn open_writer(ctx: &PeerContext) -> Result<VitalringSink, BenchError> {
+        let mut sink = open_writer(ctx)?;
+        sink.producer.set_wake_enabled(false);
+        Ok(sink)
+    }
+
+    fn open_reader(ctx: &PeerContext) -> Result<VitalringSource, BenchError> {
+        open_leased_reader(ctx, false)
+    }
 }
 
 impl BenchTransport for Vitalring {
@@ -179,6 +268,17 @@ impl FrameSource for VitalringSource {
         if r != Recv::Empty {
             self.backoff.reset();
             return Ok(r);
+        }
+        if let Some(lease) = self.lease.as_ref().filter(|_| self.sleeps) {
+            let region = self.reader.region().region();
+            let position = self.reader.position();
+            lease.page().sleep(&LinuxFutex, BLOCK_MAX_SLEEP, || {
+                // SYNC: Acquire pairs with the writer's Release store of `writeIndex`; the
+                // fence in `StatusPage::sleep` orders this load after our sleeping flag.
+                region.write_index(std::sync::atomic::Ordering::Acquire) == position
+                    && region.heartbeat_ms() != vitalring_core::layout::HEARTBEAT_STOPPED
+            });
+            return Ok(Recv::Empty);
         }
         match self.backoff.next_action() {
             Action::Spin => std::hint::spin_loop(),

@@ -68,19 +68,32 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 
 /// Compiles `examples/c/monitor.c` against the static library; returns the executable.
 pub fn build_monitor(dir: &Path) -> PathBuf {
+    build_example(dir, "monitor")
+}
+
+/// Compiles `examples/c/<name>.c` against the static library; returns the executable.
+pub fn build_example(dir: &Path, name: &str) -> PathBuf {
     let target = artifacts();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let exe = dir.join("monitor");
+    let exe = dir.join(name);
     let status = Command::new("cc")
-        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-I"])
+        // POSIX for clock_gettime.
+        .args([
+            "-std=c99",
+            "-D_POSIX_C_SOURCE=200809L",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-I",
+        ])
         .arg(root.join("capi/include"))
-        .arg(root.join("examples/c/monitor.c"))
+        .arg(root.join(format!("examples/c/{name}.c")))
         .arg(target.join("libvitalring_capi.a"))
         .args(["-lpthread", "-ldl", "-lm", "-o"])
         .arg(&exe)
         .status()
         .expect("run cc (the system C compiler)");
-    assert!(status.success(), "cc failed to build examples/c/monitor.c");
+    assert!(status.success(), "cc failed to build examples/c/{name}.c");
     exe
 }
 

@@ -3,6 +3,7 @@
 
 pub mod alarms;
 pub mod bigfont;
+pub mod history;
 pub mod json;
 pub mod plain;
 pub mod state;
@@ -12,7 +13,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{self, Event};
 use vitalring_core::source::{ConnectionState, SensorErrorKind, SensorEvent};
 
 use crate::args::{MonitorArgs, MonitorOutput};
@@ -276,7 +277,7 @@ fn run_tui(
             if let Err(e) = terminal.draw(|f| tui::draw_scaled(f, &state, scale)) {
                 break Err(CliError::failure(format!("cannot draw: {e}")));
             }
-            match quit_key() {
+            match keys(&mut state) {
                 Ok(true) => break Ok(()),
                 Ok(false) => {}
                 Err(e) => break Err(CliError::failure(format!("cannot read keys: {e}"))),
@@ -287,17 +288,11 @@ fn run_tui(
     result
 }
 
-/// Drains pending terminal events; true on `q`, Esc or Ctrl-C (raw mode turns Ctrl-C into a
-/// key, not a signal).
-fn quit_key() -> io::Result<bool> {
+/// Drains pending terminal events into [`tui::on_key`]; true on a quit key.
+fn keys(state: &mut MonitorState) -> io::Result<bool> {
     while event::poll(Duration::ZERO)? {
         if let Event::Key(k) = event::read()? {
-            if k.kind != KeyEventKind::Press {
-                continue;
-            }
-            let ctrl_c =
-                k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
-            if ctrl_c || matches!(k.code, KeyCode::Char('q' | 'Q') | KeyCode::Esc) {
+            if tui::on_key(state, &k) == tui::KeyAction::Quit {
                 return Ok(true);
             }
         }

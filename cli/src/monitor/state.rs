@@ -11,6 +11,7 @@ use vitalring_core::vitals::{Channel, VitalsRecord, WaveformChunk};
 
 use super::alarms::{self, AlarmInput};
 pub use super::alarms::{Alarm, Limits, Priority, TECH_ALARM_HOLD_NS};
+use super::history::{History, ReviewKey, View};
 
 /// The latest vitals frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,11 +76,6 @@ impl Trace {
             self.push_value(Some(s));
         }
         self.next_first = Some(chunk.first + chunk.samples.len() as u64);
-    }
-
-    /// True when no sample has arrived.
-    pub fn is_empty(&self) -> bool {
-        self.samples.iter().all(Option::is_none)
     }
 }
 
@@ -202,6 +198,11 @@ pub struct MonitorState {
     pub events_lost: u64,
     /// Monitor time (monotonic ns since the monitor started) of the last `tick`.
     pub now_ns: u64,
+    /// Scroll-back: the last minutes of every channel and of the vitals.
+    pub history: History,
+    /// Live, or reviewing the history at a cursor. Alarms are always evaluated on the live
+    /// values, whatever the view.
+    pub view: View,
     last_drop_ns: Option<u64>,
     last_reject_ns: Option<u64>,
 }
@@ -237,9 +238,16 @@ impl MonitorState {
             stats: None,
             events_lost: 0,
             now_ns: 0,
+            history: History::new(super::history::DEFAULT_SECONDS),
+            view: View::Live,
             last_drop_ns: None,
             last_reject_ns: None,
         }
+    }
+
+    /// Moves the review cursor (or freezes / resumes the view); see [`View::after`].
+    pub fn review_key(&mut self, key: ReviewKey) {
+        self.view = self.view.after(key, &self.history);
     }
 
     /// Advances monitor time (ns since the monitor started, monotonic).
@@ -262,6 +270,7 @@ impl MonitorState {
                     index: *index,
                     record: *record,
                 });
+                self.history.push_vitals(timestamp.0, *index, record);
             }
             SensorEvent::Waveform {
                 timestamp, chunk, ..
@@ -269,6 +278,7 @@ impl MonitorState {
                 self.counts.waveforms += 1;
                 self.latency.record(wall_ns.saturating_sub(timestamp.0));
                 self.traces[trace_index(chunk.channel)].push(chunk);
+                self.history.push_chunk(timestamp.0, chunk);
             }
             SensorEvent::Connection { state, epoch } => {
                 if epoch.is_some() && *epoch != self.epoch && self.epoch.is_some() {

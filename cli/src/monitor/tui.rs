@@ -18,6 +18,11 @@ use vitalring_core::source::ConnectionState;
 use vitalring_core::vitals::Channel;
 
 use super::bigfont;
+use std::collections::VecDeque;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::history::{utc_time_of_day, ReviewKey, View};
 use super::state::{trace_index, Alarm, MonitorState, Priority, Trace};
 use crate::args::{EcgGainArg, MonitorOutput};
 
@@ -27,6 +32,13 @@ const RESP: Color = Color::Yellow;
 const NIBP: Color = Color::White;
 const TEMP: Color = Color::Magenta;
 const STALE: Color = Color::DarkGray;
+/// Everything that shows past (reviewed) data is drawn in this colour, never in a live one.
+const REVIEW: Color = Color::LightBlue;
+/// The review banner: white on blue.
+const REVIEW_BANNER: Style = Style::new()
+    .fg(Color::White)
+    .bg(Color::Blue)
+    .add_modifier(Modifier::BOLD);
 
 /// Millimetres of trace per terminal text row (one large square of ECG paper).
 pub const MM_PER_ROW: f64 = 5.0;
@@ -66,9 +78,12 @@ pub fn draw(f: &mut Frame<'_>, s: &MonitorState) {
 pub fn draw_scaled(f: &mut Frame<'_>, s: &MonitorState, scale: &TraceScale) {
     let area = f.area();
     let compact = area.height < 30 || area.width < 100;
-    let [top, alarm, main, foot] = Layout::vertical([
+    let review = s.view.review_at();
+    let [top, alarm, banner, main, foot] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
+        // A review banner row, only while reviewing.
+        Constraint::Length(u16::from(review.is_some())),
         Constraint::Min(8),
         Constraint::Length(if compact { 2 } else { 4 }),
     ])
@@ -81,12 +96,48 @@ pub fn draw_scaled(f: &mut Frame<'_>, s: &MonitorState, scale: &TraceScale) {
         quit,
     );
     f.render_widget(alarm_bar(&s.alarms(), s.now_ns), alarm);
+    if let Some(at) = review {
+        f.render_widget(review_banner(s, at), banner);
+    }
     let numerics_width = if compact { 30 } else { 36 };
     let [traces, numerics] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(numerics_width)]).areas(main);
     draw_traces(f, s, traces, scale);
     draw_numerics(f, s, numerics, compact);
     f.render_widget(footer(s, compact), foot);
+}
+
+/// What a key press asks the monitor to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAction {
+    /// `q`, Esc or Ctrl-C (raw mode turns Ctrl-C into a key, not a signal).
+    Quit,
+    /// Handled (a scroll-back key) or ignored.
+    Continue,
+}
+
+/// Takes one terminal key: quit, or a scroll-back key (Space pauses and resumes, ←/→ move
+/// 1 s, PgUp/PgDn 10 s, Home the oldest data held, End live).
+pub fn on_key(s: &mut MonitorState, k: &KeyEvent) -> KeyAction {
+    if k.kind != KeyEventKind::Press {
+        return KeyAction::Continue;
+    }
+    let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl_c || matches!(k.code, KeyCode::Char('q' | 'Q') | KeyCode::Esc) {
+        return KeyAction::Quit;
+    }
+    let review = match k.code {
+        KeyCode::Char(' ') => ReviewKey::Toggle,
+        KeyCode::Left => ReviewKey::Back,
+        KeyCode::Right => ReviewKey::Forward,
+        KeyCode::PageUp => ReviewKey::PageBack,
+        KeyCode::PageDown => ReviewKey::PageForward,
+        KeyCode::Home => ReviewKey::Oldest,
+        KeyCode::End => ReviewKey::Live,
+        _ => return KeyAction::Continue,
+    };
+    s.review_key(review);
+    KeyAction::Continue
 }
 
 fn state_style(state: ConnectionState) -> Style {
@@ -101,12 +152,63 @@ fn state_style(state: ConnectionState) -> Style {
     Style::new().fg(c).add_modifier(Modifier::BOLD)
 }
 
+/// How far `at` lies behind the newest data, as `42.0 s` or `3 min 05 s`.
+fn behind(s: &MonitorState, at: u64) -> String {
+    let d = s.history.newest_ns().unwrap_or(at).saturating_sub(at);
+    let secs = d / 1_000_000_000;
+    if secs < 60 {
+        format!("{:.1} s", d as f64 / 1e9)
+    } else {
+        format!("{} min {:02} s", secs / 60, secs % 60)
+    }
+}
+
+/// The view indicator of the title bar: `LIVE` (black on green) or `REVIEW` (white on blue).
+fn view_indicator(view: View) -> Span<'static> {
+    match view {
+        View::Live => Span::styled(
+            " LIVE ",
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Green)
+                .add_modifier(Modifier::BOLD),
+        ),
+        View::Review { .. } => Span::styled(" REVIEW ", REVIEW_BANNER),
+    }
+}
+
+/// While reviewing: what is shown, from when, and how to get back to live.
+fn review_banner(s: &MonitorState, at: u64) -> Paragraph<'static> {
+    let shown = s.history.vitals_at(at).map_or_else(
+        || "no vitals at this time".to_string(),
+        |v| format!("vitals of {}", utc_time_of_day(v.t_ns)),
+    );
+    Paragraph::new(Line::from(vec![
+        Span::styled(
+            format!(
+                " REVIEW {}  {} behind live  PAST DATA, NOT LIVE ",
+                utc_time_of_day(at),
+                behind(s, at)
+            ),
+            REVIEW_BANNER,
+        ),
+        Span::styled(format!(" {shown} "), Style::new().fg(REVIEW)),
+        Span::styled(
+            " ←/→ 1 s  PgUp/PgDn 10 s  Home oldest  End/Space live",
+            Style::new().fg(Color::Gray),
+        ),
+    ]))
+    .style(Style::new().bg(Color::Black))
+}
+
 fn title_bar(s: &MonitorState) -> Paragraph<'static> {
     let mut spans = vec![
         Span::styled(
             " vitalring monitor ",
             Style::new().add_modifier(Modifier::BOLD),
         ),
+        view_indicator(s.view),
+        Span::raw(" "),
         Span::styled(
             format!(" {} ", s.state.name().to_uppercase()),
             state_style(s.state),
@@ -166,6 +268,60 @@ fn alarm_bar(alarms: &[Alarm], now_ns: u64) -> Paragraph<'static> {
     Paragraph::new(Line::from(spans))
 }
 
+/// The samples one trace panel shows: the live trace, or a window of the history ending at
+/// the review cursor (the same number of samples as the live panel).
+#[derive(Debug, Clone, Copy)]
+struct TraceView<'a> {
+    values: &'a VecDeque<Option<i32>>,
+    start: usize,
+    len: usize,
+    capacity: usize,
+    fs_hz: u16,
+}
+
+impl<'a> TraceView<'a> {
+    fn live(t: &'a Trace) -> Self {
+        Self {
+            values: &t.samples,
+            start: 0,
+            len: t.samples.len(),
+            capacity: t.capacity,
+            fs_hz: t.fs_hz,
+        }
+    }
+
+    fn of(s: &'a MonitorState, channel: Channel) -> Self {
+        let live = &s.traces[trace_index(channel)];
+        let Some(at) = s.view.review_at() else {
+            return Self::live(live);
+        };
+        let h = s.history.channel(channel);
+        let end = h.count_until(at);
+        let start = end.saturating_sub(live.capacity);
+        Self {
+            values: &h.values,
+            start,
+            len: end - start,
+            capacity: live.capacity,
+            fs_hz: h.fs_hz,
+        }
+    }
+
+    /// Samples `a..b` of the window (clamped to it).
+    fn range(&self, a: usize, b: usize) -> impl Iterator<Item = &'a Option<i32>> + 'a {
+        let (a, b) = (a.min(self.len), b.min(self.len));
+        self.values.range(self.start + a..self.start + b.max(a))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'a Option<i32>> + 'a {
+        self.range(0, self.len)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.iter().all(Option::is_none)
+    }
+}
+
 /// Vertical placement of one trace: the signal value at the top and bottom edges of the panel.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct TraceWindow {
@@ -174,8 +330,8 @@ struct TraceWindow {
 }
 
 /// The `q`-quantile of the visible samples (`None` without samples).
-fn quantile(trace: &Trace, q: f64) -> Option<f64> {
-    let mut v: Vec<i32> = trace.samples.iter().flatten().copied().collect();
+fn quantile(trace: &TraceView<'_>, q: f64) -> Option<f64> {
+    let mut v: Vec<i32> = trace.iter().flatten().copied().collect();
     if v.is_empty() {
         return None;
     }
@@ -186,7 +342,7 @@ fn quantile(trace: &Trace, q: f64) -> Option<f64> {
 
 /// ECG placement at `gain_mm_per_mv` in a panel `dots` braille dots high: the median of the
 /// visible samples (the isoelectric line, robust to QRS spikes) in the middle.
-fn ecg_span(trace: &Trace, gain_mm_per_mv: f64, dots: usize) -> TraceWindow {
+fn ecg_span(trace: &TraceView<'_>, gain_mm_per_mv: f64, dots: usize) -> TraceWindow {
     let mid = quantile(trace, 0.5).unwrap_or(0.0);
     let uv_per_dot = 1000.0 * MM_PER_ROW / (gain_mm_per_mv * DOTS_PER_ROW);
     let half = dots as f64 / 2.0 * uv_per_dot;
@@ -198,7 +354,7 @@ fn ecg_span(trace: &Trace, gain_mm_per_mv: f64, dots: usize) -> TraceWindow {
 
 /// The gain that fits the visible ECG (1st to 99th percentile, plus 15 %) into `dots`, mm/mV,
 /// between 2.5 and 40.
-fn auto_gain(trace: &Trace, dots: usize) -> f64 {
+fn auto_gain(trace: &TraceView<'_>, dots: usize) -> f64 {
     let (Some(lo), Some(hi)) = (quantile(trace, 0.01), quantile(trace, 0.99)) else {
         return 10.0;
     };
@@ -211,7 +367,7 @@ fn auto_gain(trace: &Trace, dots: usize) -> f64 {
 
 /// Pleth / respiration placement: a fixed `span`, its bottom a little under the 5th percentile
 /// of the visible samples (the diastolic floor, the end-expiratory level).
-fn floor_span(trace: &Trace, span: f64) -> TraceWindow {
+fn floor_span(trace: &TraceView<'_>, span: f64) -> TraceWindow {
     let lo = quantile(trace, 0.05).unwrap_or(0.0) - 0.08 * span;
     TraceWindow { lo, hi: lo + span }
 }
@@ -221,7 +377,7 @@ fn floor_span(trace: &Trace, span: f64) -> TraceWindow {
 /// the panel are clipped to its edge. With `cal`, a 1 mV calibration pulse (`cal` signal units
 /// high, from the panel's middle) is drawn in the first [`CAL_DOTS`] columns.
 struct TraceShape<'a> {
-    trace: &'a Trace,
+    trace: TraceView<'a>,
     color: Color,
     place: Option<TraceWindow>,
     /// ECG: place from the gain (mm/mV) once the canvas size is known.
@@ -237,7 +393,7 @@ impl Shape for TraceShape<'_> {
         let (w, h) = (max_x + 1, max_y + 1);
         let place = match (self.place, self.gain) {
             (Some(p), _) => p,
-            (None, Some(g)) => ecg_span(self.trace, g, h),
+            (None, Some(g)) => ecg_span(&self.trace, g, h),
             (None, None) => return,
         };
         let span = (place.hi - place.lo).max(1e-9);
@@ -266,7 +422,7 @@ impl Shape for TraceShape<'_> {
         };
         let cols = w - x0;
         let cap = self.trace.capacity;
-        let len = self.trace.samples.len();
+        let len = self.trace.len;
         let offset = cap - len.min(cap);
         let mut prev: Option<usize> = None;
         for col in 0..cols {
@@ -276,7 +432,7 @@ impl Shape for TraceShape<'_> {
             let mut lo_y: Option<usize> = None;
             let mut hi_y: Option<usize> = None;
             let mut last: Option<usize> = None;
-            for v in self.trace.samples.range(a..b.max(a)).flatten() {
+            for v in self.trace.range(a, b.max(a)).flatten() {
                 let y = to_y(f64::from(*v));
                 lo_y = Some(lo_y.map_or(y, |m| m.max(y)));
                 hi_y = Some(hi_y.map_or(y, |m| m.min(y)));
@@ -309,7 +465,8 @@ fn draw_traces(f: &mut Frame<'_>, s: &MonitorState, area: Rect, scale: &TraceSca
         .into_iter()
         .zip(rows.iter())
     {
-        let trace = &s.traces[trace_index(channel)];
+        let trace = TraceView::of(s, channel);
+        let review = s.view.review_at().is_some();
         // Braille dots of the panel's inside (the border takes a row top and bottom).
         let dots = usize::from(rect.height.saturating_sub(2)) * DOTS_PER_ROW as usize;
         let (name, color, scale_text, place, gain) = match channel {
@@ -318,7 +475,7 @@ fn draw_traces(f: &mut Frame<'_>, s: &MonitorState, area: Rect, scale: &TraceSca
                     EcgGainArg::Mm5 => 5.0,
                     EcgGainArg::Mm10 => 10.0,
                     EcgGainArg::Mm20 => 20.0,
-                    EcgGainArg::Auto => auto_gain(trace, dots.max(1)),
+                    EcgGainArg::Auto => auto_gain(&trace, dots.max(1)),
                 };
                 let text = match scale.ecg_gain {
                     EcgGainArg::Auto => format!("auto {gain:.0} mm/mV"),
@@ -330,24 +487,34 @@ fn draw_traces(f: &mut Frame<'_>, s: &MonitorState, area: Rect, scale: &TraceSca
                 "PLETH",
                 PLETH,
                 format!("{PLETH_SPAN:.0} u full scale"),
-                Some(floor_span(trace, PLETH_SPAN)),
+                Some(floor_span(&trace, PLETH_SPAN)),
                 None,
             ),
             Channel::Resp => (
                 "RESP",
                 RESP,
                 format!("{:.0} Ω full scale", RESP_SPAN_MOHM / 1000.0),
-                Some(floor_span(trace, RESP_SPAN_MOHM)),
+                Some(floor_span(&trace, RESP_SPAN_MOHM)),
                 None,
             ),
         };
-        let color = if s.live() { color } else { STALE };
+        let color = if review {
+            REVIEW
+        } else if s.live() {
+            color
+        } else {
+            STALE
+        };
         let fs = if trace.fs_hz > 0 {
             format!(" {} Hz", trace.fs_hz)
         } else {
             String::new()
         };
-        let title = Line::from(vec![
+        let mut title = Vec::new();
+        if review {
+            title.push(Span::styled(" REVIEW ", REVIEW_BANNER));
+        }
+        title.extend([
             Span::styled(
                 format!(" {name} "),
                 Style::new().fg(color).add_modifier(Modifier::BOLD),
@@ -356,8 +523,8 @@ fn draw_traces(f: &mut Frame<'_>, s: &MonitorState, area: Rect, scale: &TraceSca
             Span::styled(format!("{fs} "), Style::new().fg(Color::DarkGray)),
         ]);
         let block = Block::bordered()
-            .title(title)
-            .border_style(Style::new().fg(Color::DarkGray));
+            .title(Line::from(title))
+            .border_style(Style::new().fg(if review { REVIEW } else { Color::DarkGray }));
         let shape = TraceShape {
             trace,
             color,
@@ -396,7 +563,13 @@ struct Tile<'a> {
 }
 
 fn numeric_tile(f: &mut Frame<'_>, area: Rect, t: Tile<'_>, compact: bool) {
-    let border = if t.alarm { Color::Red } else { Color::DarkGray };
+    let border = if t.alarm {
+        Color::Red
+    } else if t.color == REVIEW {
+        REVIEW
+    } else {
+        Color::DarkGray
+    };
     let block = Block::bordered()
         .title(Line::from(Span::styled(
             format!(" {} ", t.label),
@@ -460,11 +633,27 @@ fn draw_numerics(f: &mut Frame<'_>, s: &MonitorState, area: Rect, compact: bool)
         Constraint::Length(3),
     ])
     .areas(area);
-    let live = s.live();
+    let review = s.view.review_at();
+    let live = s.live() && review.is_none();
     let alarms = s.alarms();
+    // A tile is highlighted by a live alarm only while it shows the live value.
     let on = |texts: &[&str]| live && alarms.iter().any(|a| texts.contains(&a.text));
-    let c = |color| if live { color } else { STALE };
-    let v = s.vitals.map(|v| v.record);
+    let c = |color| match (review, live) {
+        (Some(_), _) => REVIEW,
+        (None, true) => color,
+        (None, false) => STALE,
+    };
+    let v = match review {
+        Some(at) => s.history.vitals_at(at).map(|v| v.record),
+        None => s.vitals.map(|v| v.record),
+    };
+    let label = |name: &'static str| -> String {
+        if review.is_some() {
+            format!("{name} REVIEW")
+        } else {
+            name.to_string()
+        }
+    };
     let dim = Style::new().fg(Color::Gray);
     let l = s.limits;
 
@@ -472,7 +661,7 @@ fn draw_numerics(f: &mut Frame<'_>, s: &MonitorState, area: Rect, compact: bool)
         f,
         hr,
         Tile {
-            label: "HR",
+            label: &label("HR"),
             value: v.map(|v| v.hr_bpm.to_string()),
             unit: "bpm",
             limits: (l.hr_low.to_string(), l.hr_high.to_string()),
@@ -488,7 +677,7 @@ fn draw_numerics(f: &mut Frame<'_>, s: &MonitorState, area: Rect, compact: bool)
         f,
         spo2,
         Tile {
-            label: "SpO2",
+            label: &label("SpO2"),
             // 0 is "no reading": shown as dashes, the technical alarm says why.
             value: v.map(|v| match v.spo2_pct {
                 0 => "---".to_string(),
@@ -506,7 +695,7 @@ fn draw_numerics(f: &mut Frame<'_>, s: &MonitorState, area: Rect, compact: bool)
         f,
         rr,
         Tile {
-            label: "RR",
+            label: &label("RR"),
             value: v.map(|v| v.rr_rpm.to_string()),
             unit: "/min",
             limits: (l.rr_low.to_string(), l.rr_high.to_string()),
@@ -523,7 +712,7 @@ fn draw_numerics(f: &mut Frame<'_>, s: &MonitorState, area: Rect, compact: bool)
     );
     let block = Block::bordered()
         .title(Span::styled(
-            " NIBP mmHg ",
+            format!(" {} ", label("NIBP mmHg")),
             Style::new().fg(c(NIBP)).add_modifier(Modifier::BOLD),
         ))
         .border_style(Style::new().fg(Color::DarkGray));
@@ -545,7 +734,7 @@ fn draw_numerics(f: &mut Frame<'_>, s: &MonitorState, area: Rect, compact: bool)
         .map_or_else(|| "--.- °C".to_string(), |t| format!("{t:.1} °C"));
     let block = Block::bordered()
         .title(Span::styled(
-            " TEMP ",
+            format!(" {} ", label("TEMP")),
             Style::new().fg(c(TEMP)).add_modifier(Modifier::BOLD),
         ))
         .border_style(Style::new().fg(Color::DarkGray));
@@ -850,5 +1039,180 @@ mod tests {
                 render_at(&MonitorState::new("x", Default::default(), 100), w, h, gain);
             }
         }
+    }
+
+    const T0: u64 = 1_700_000_000_000_000_000;
+
+    /// 60 s of data: HR 72 for the first 30 s, then 130 (an HR HIGH alarm); every channel at
+    /// 250 Hz, vitals at 60 Hz, acquisition times from `T0`.
+    fn a_minute_then_tachycardia() -> MonitorState {
+        use super::super::state::tests::{chunk, record};
+        use vitalring_core::time::UnixNs;
+        let mut s = MonitorState::new("/tmp/test.sock", Default::default(), 1500);
+        s.apply(
+            &SensorEvent::Connection {
+                state: ConnectionState::Connected,
+                epoch: Some(7),
+            },
+            0,
+        );
+        for k in 0..60 * 25u64 {
+            let t = T0 + k * 40_000_000;
+            for c in Channel::ALL {
+                s.apply(
+                    &SensorEvent::Waveform {
+                        timestamp: UnixNs(t),
+                        index: k,
+                        chunk: chunk(c, k * 10, 10),
+                    },
+                    t + 1000,
+                );
+            }
+        }
+        for k in 0..60 * 60u64 {
+            let t = T0 + k * 1_000_000_000 / 60;
+            let hr = if k < 30 * 60 { 72 } else { 130 };
+            s.apply(
+                &SensorEvent::Vitals {
+                    timestamp: UnixNs(t),
+                    index: k,
+                    record: record(hr, 98, 16),
+                },
+                t + 1000,
+            );
+        }
+        s
+    }
+
+    fn press(s: &mut MonitorState, code: KeyCode) -> KeyAction {
+        on_key(s, &KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn scroll_back_shows_past_values_marked_as_review_while_alarms_stay_live() {
+        let mut s = a_minute_then_tachycardia();
+        let t = text(&render(&s, 120, 36));
+        assert!(t.contains(" LIVE "), "{t}");
+        assert!(!t.contains("REVIEW"), "{t}");
+        assert!(t.contains("PR 130"), "{t}");
+        assert!(t.contains("HR HIGH"), "{t}");
+
+        // Space freezes the view at the newest data.
+        assert_eq!(press(&mut s, KeyCode::Char(' ')), KeyAction::Continue);
+        // The newest sample: the last chunk's tenth, 59.996 s after the first.
+        let newest = T0 + 59_996_000_000;
+        assert_eq!(s.history.newest_ns(), Some(newest));
+        assert_eq!(s.view, View::Review { at_ns: newest });
+        let t = text(&render(&s, 120, 36));
+        assert!(t.contains(" REVIEW "), "{t}");
+        assert!(t.contains("PAST DATA, NOT LIVE"), "{t}");
+        assert!(t.contains("0.0 s behind live"), "{t}");
+        let title = t.lines().next().unwrap();
+        assert!(
+            title.contains(" REVIEW ") && !title.contains(" LIVE "),
+            "{t}"
+        );
+
+        // Three pages and a step back: 31 s before the newest data, HR was still 72.
+        for _ in 0..3 {
+            press(&mut s, KeyCode::PageUp);
+        }
+        press(&mut s, KeyCode::Left);
+        let b = render(&s, 120, 36);
+        let t = text(&b);
+        assert!(t.contains("31.0 s behind live"), "{t}");
+        let at = newest - 31_000_000_000;
+        assert!(
+            t.contains(&format!("REVIEW {}", utc_time_of_day(at))),
+            "{t}"
+        );
+        // The numerics are the past ones, labelled as review, with their own time.
+        assert!(t.contains("PR 72"), "{t}");
+        assert!(!t.contains("PR 130"), "{t}");
+        assert!(t.contains("HR REVIEW"), "{t}");
+        let shown = s.history.vitals_at(at).unwrap();
+        assert!(
+            t.contains(&format!("vitals of {}", utc_time_of_day(shown.t_ns))),
+            "{t}"
+        );
+        // The live alarm keeps running, and no tile is highlighted for it.
+        assert!(t.contains("HR HIGH"), "{t}");
+        assert!(
+            (2..36).all(|y| (84..120).all(|x| b[(x, y)].bg != Color::Red)),
+            "a reviewed tile is highlighted by a live alarm\n{t}"
+        );
+        // Traces are drawn from history, in the review colour only.
+        assert!(braille(&b, 0, 84, 3, 15) > 50, "{t}");
+        let live_green = (3..15)
+            .flat_map(|y| (1..83).map(move |x| (x, y)))
+            .any(|p| b[p].fg == ECG && b[p].symbol() != " ");
+        assert!(!live_green, "a reviewed trace in a live colour\n{t}");
+
+        // → and PgDn move forward; never past the newest data.
+        press(&mut s, KeyCode::Right);
+        assert_eq!(s.view.review_at(), Some(newest - 30_000_000_000));
+        for _ in 0..5 {
+            press(&mut s, KeyCode::PageDown);
+        }
+        assert_eq!(s.view.review_at(), Some(newest));
+        // Home: the oldest data held (a minute here); End: live again.
+        press(&mut s, KeyCode::Home);
+        assert_eq!(s.view.review_at(), Some(T0));
+        let t = text(&render(&s, 120, 36));
+        assert!(t.contains("60.0 s behind live"), "{t}");
+        press(&mut s, KeyCode::End);
+        assert_eq!(s.view, View::Live);
+        let t = text(&render(&s, 120, 36));
+        assert!(t.contains(" LIVE ") && t.contains("PR 130"), "{t}");
+        // Space toggles back to live too; q still quits while reviewing.
+        press(&mut s, KeyCode::Char(' '));
+        press(&mut s, KeyCode::Char(' '));
+        assert_eq!(s.view, View::Live);
+        press(&mut s, KeyCode::Left);
+        assert_eq!(press(&mut s, KeyCode::Char('q')), KeyAction::Quit);
+    }
+
+    #[test]
+    fn a_review_cursor_stays_put_while_live_data_arrives() {
+        use super::super::state::tests::record;
+        use vitalring_core::time::UnixNs;
+        let mut s = a_minute_then_tachycardia();
+        press(&mut s, KeyCode::PageUp);
+        let at = s.view.review_at().unwrap();
+        for k in 0..600u64 {
+            let t = T0 + 60_000_000_000 + k * 1_000_000_000 / 60;
+            s.apply(
+                &SensorEvent::Vitals {
+                    timestamp: UnixNs(t),
+                    index: 10_000 + k,
+                    record: record(40, 98, 16),
+                },
+                t,
+            );
+        }
+        assert_eq!(s.view.review_at(), Some(at));
+        let t = text(&render(&s, 80, 24));
+        assert!(t.contains("REVIEW"), "{t}");
+        assert!(t.contains("PR 130"), "{t}");
+        // Live: the new value, and its alarm, while the reviewed screen showed the old one.
+        assert!(t.contains("HR LOW"), "{t}");
+        press(&mut s, KeyCode::End);
+        assert!(text(&render(&s, 80, 24)).contains("PR 40"));
+    }
+
+    #[test]
+    fn review_keys_without_history_stay_live() {
+        let mut s = MonitorState::new("x", Default::default(), 100);
+        for code in [
+            KeyCode::Char(' '),
+            KeyCode::Left,
+            KeyCode::PageUp,
+            KeyCode::Home,
+        ] {
+            press(&mut s, code);
+            assert_eq!(s.view, View::Live);
+        }
+        let t = text(&render(&s, 80, 24));
+        assert!(t.contains(" LIVE "), "{t}");
     }
 }
