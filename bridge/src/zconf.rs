@@ -17,6 +17,13 @@ use zenoh::Config;
 /// Where an exporter listens when neither `--listen` nor a config file says: loopback only.
 pub const DEFAULT_LISTEN: &str = "tcp/127.0.0.1:7447";
 
+/// How long a publication may wait for room in Zenoh's send queue (microseconds, Zenoh's
+/// `transport/link/tx/queue/congestion_control/block/wait_before_close`) before Zenoh gives up
+/// on that link and closes it: the bound on how long a dead or stuck link can hold the
+/// exporter's reader (its ring holds many seconds, so nothing is lapped meanwhile). Zenoh's
+/// own default is 5 s; a configuration file keeps its own value.
+pub const BLOCK_LIMIT_US: u64 = 1_000_000;
+
 /// Peer or client (a router is Zenoh's own `zenohd`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -133,6 +140,11 @@ pub fn build(args: &ZenohArgs, default_listen: Option<&str>) -> Result<Config, S
             // that. The exporter's default is loopback; the importer listens nowhere unless told.
             let listen: Vec<String> = default_listen.map(str::to_owned).into_iter().collect();
             set(&mut c, "listen/endpoints", &endpoints_json(&listen))?;
+            set(
+                &mut c,
+                "transport/link/tx/queue/congestion_control/block/wait_before_close",
+                &BLOCK_LIMIT_US.to_string(),
+            )?;
             c
         }
     };
@@ -208,6 +220,11 @@ mod tests {
         assert_eq!(c.get_json("scouting/multicast/enabled").unwrap(), "false");
         assert_eq!(c.get_json("scouting/gossip/enabled").unwrap(), "false");
         assert_eq!(c.get_json("mode").unwrap(), "\"peer\"");
+        assert_eq!(
+            c.get_json("transport/link/tx/queue/congestion_control/block/wait_before_close")
+                .unwrap(),
+            BLOCK_LIMIT_US.to_string()
+        );
     }
 
     #[test]
