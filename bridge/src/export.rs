@@ -11,9 +11,10 @@
 //! queue instead of being thrown away. With `Drop`, Zenoh discards a message when its queue has
 //! had no free batch for 1 ms (`wait_before_drop`), which a busy host reaches on loopback:
 //! about one frame in 350 was lost that way, with no error anywhere but the importer's gap
-//! count. The wait is bounded ([`zconf::BLOCK_LIMIT_US`], Zenoh's `wait_before_close`): a link
-//! that takes no data for that long is closed by Zenoh, the exporter reads on, and the
-//! importer counts the frames it missed as dropped when it reconnects. The lap policy is
+//! count. The wait is bounded ([`zconf::BLOCK_LIMIT_US`], 5 s, Zenoh's `wait_before_close`): a
+//! link that takes no data for that long is closed by Zenoh, the exporter reads on (its ring
+//! held the frames meanwhile), and the importer counts the frames it missed as dropped when it
+//! reconnects. Status messages use the same publisher settings. The lap policy is
 //! `Oldest` (as the recorder's): an exporter that falls behind in the ring keeps as much as the
 //! ring still holds.
 

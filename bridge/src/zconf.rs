@@ -19,10 +19,13 @@ pub const DEFAULT_LISTEN: &str = "tcp/127.0.0.1:7447";
 
 /// How long a publication may wait for room in Zenoh's send queue (microseconds, Zenoh's
 /// `transport/link/tx/queue/congestion_control/block/wait_before_close`) before Zenoh gives up
-/// on that link and closes it: the bound on how long a dead or stuck link can hold the
-/// exporter's reader (its ring holds many seconds, so nothing is lapped meanwhile). Zenoh's
-/// own default is 5 s; a configuration file keeps its own value.
-pub const BLOCK_LIMIT_US: u64 = 1_000_000;
+/// on that link and closes it: the bound on how long a stuck link (a peer that stopped
+/// reading) can hold the exporter's reader. 5 s, Zenoh's own default, stated here so it is
+/// the bridge's decision: well within what a ring holds (2048 frames are about 15 s of a
+/// patient monitor's stream), so the exporter catches up without losing a frame after a
+/// hiccup of a few seconds, while a peer gone for longer is cut off rather than holding every
+/// other importer back. A configuration file keeps its own value.
+pub const BLOCK_LIMIT_US: u64 = 5_000_000;
 
 /// Peer or client (a router is Zenoh's own `zenohd`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -85,7 +85,7 @@ impl Proc {
         self.child.as_ref().map_or(0, |c| c.id() as i32)
     }
 
-    /// Sends `sig` and waits for the exit (hang guard: 20 s); returns the exit code.
+    /// Sends `sig` and waits for the exit (hang guard: 120 s); returns the exit code.
     pub fn signal_and_wait(&mut self, sig: nix::sys::signal::Signal) -> Option<i32> {
         let mut child = self.child.take()?;
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig);
@@ -94,7 +94,7 @@ impl Proc {
             if let Ok(Some(status)) = child.try_wait() {
                 return status.code();
             }
-            if start.elapsed() > Duration::from_secs(20) {
+            if start.elapsed() > Duration::from_secs(120) {
                 let _ = child.kill();
                 panic!("hang guard: {} did not exit after {sig}", self.name);
             }
@@ -191,11 +191,11 @@ pub fn tempdir() -> tempfile::TempDir {
         .expect("tempdir")
 }
 
-/// Waits until `path` exists (hang guard: 20 s).
+/// Waits until `path` exists (hang guard: 120 s).
 pub fn wait_for_path(path: &Path) {
     let start = Instant::now();
     while !path.exists() {
-        if start.elapsed() > Duration::from_secs(20) {
+        if start.elapsed() > Duration::from_secs(120) {
             panic!("hang guard: {} never appeared", path.display());
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -310,7 +310,50 @@ pub fn events<'a>(
 
 /// Waits until the importer reports the link `live` and frames delivered.
 pub fn wait_live(import: &Proc, seen: &mut Vec<serde_json::Value>) {
-    import.wait_json(Duration::from_secs(60), seen, |v| {
+    import.wait_json(Duration::from_secs(180), seen, |v| {
         v["state"] == "live" && v["counts"]["delivered"].as_u64().unwrap_or(0) > 0
     });
+}
+
+/// A pause longer than this (every process of the test frozen, e.g. SIGSTOPped on a shared
+/// developer machine) can cost frames legitimately: Zenoh's send wait is bounded at 5 s and its
+/// lease at 10 s, and the simulator catches up with the wall clock at once.
+pub const FREEZE: Duration = Duration::from_secs(3);
+
+/// Notices when this process was frozen: a thread that wakes every 50 ms and keeps the longest
+/// time between two wake-ups.
+pub struct FreezeWatch {
+    longest_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FreezeWatch {
+    pub fn start() -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        let longest_ms = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (l, s) = (longest_ms.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut last = Instant::now();
+            while !s.load(Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                let now = Instant::now();
+                let gap = u64::try_from((now - last).as_millis()).unwrap_or(u64::MAX);
+                l.fetch_max(gap, Relaxed);
+                last = now;
+            }
+        });
+        Self { longest_ms, stop }
+    }
+
+    /// The longest gap between two wake-ups so far.
+    pub fn longest_freeze(&self) -> Duration {
+        Duration::from_millis(self.longest_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl Drop for FreezeWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }

@@ -33,32 +33,100 @@ fn chunks(lines: &[Value]) -> Chunks {
         .collect()
 }
 
-#[test]
-fn monitor_across_the_bridge_sees_the_same_data() {
+/// What one run of sim → export → import with a monitor on each ring saw.
+struct Observed {
+    /// The source ring's monitor (`--json` lines).
+    src: Vec<Value>,
+    /// The imported ring's monitor.
+    dst: Vec<Value>,
+    /// The importer's `dropped` once the link was set up, and its last counts.
+    dropped_before: u64,
+    counts: Value,
+}
+
+fn observe() -> Observed {
     let dir = tempdir();
     let src = dir.path().join("src.sock");
     let dst = dir.path().join("dst.sock");
     let port = free_port();
-    let imp = import(&dst, port, &[]);
+    let mut imp = import(&dst, port, &[]);
     let _sim = sim(&src, &["--seed", "3"]);
     let _exp = export(&src, port, &[]);
     let mut seen = Vec::new();
     wait_live(&imp, &mut seen);
+    // Frames lost while the link was being set up are the importer's business (counted as
+    // dropped, never joined); from here on, in the steady state, none may be lost.
+    let before = imp.wait_json(Duration::from_secs(180), &mut seen, |v| {
+        v["counts"]["delivered"].as_u64().unwrap_or(0) >= 100
+    });
+    let dropped_before = before["counts"]["dropped"].as_u64().unwrap();
 
-    let mut mon_src = monitor(&src, "src", &["--duration", "4"]);
-    let mut mon_dst = monitor(&dst, "dst", &["--duration", "4"]);
-    assert_eq!(mon_src.wait(Duration::from_secs(60)), Some(0));
-    assert_eq!(mon_dst.wait(Duration::from_secs(60)), Some(0));
+    // Both monitors run until the importing side has seen enough (a count, not a duration: a
+    // loaded machine only makes this take longer); the source's monitor starts first and
+    // stops last, so it saw every frame the other one did.
+    let mut mon_src = monitor(&src, "src", &[]);
+    let mut mon_dst = monitor(&dst, "dst", &[]);
+    let mut b = Vec::new();
+    collect_until(&mon_dst, Duration::from_secs(180), &mut b, |lines| {
+        events(lines, "vitals").count() >= 200
+            && ["ecg_ii", "pleth", "resp"].iter().all(|c| {
+                events(lines, "waveform")
+                    .filter(|w| w["channel"] == *c)
+                    .count()
+                    >= 100
+            })
+    });
+    let sigterm = nix::sys::signal::Signal::SIGTERM;
+    assert_eq!(mon_dst.signal_and_wait(sigterm), Some(0));
+    assert_eq!(mon_src.signal_and_wait(sigterm), Some(0));
+    b.extend(
+        mon_dst
+            .drain_stdout()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok()),
+    );
     let a: Vec<Value> = mon_src
         .drain_stdout()
         .iter()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    let b: Vec<Value> = mon_dst
+    assert_eq!(imp.signal_and_wait(sigterm), Some(0));
+    let imp_lines: Vec<Value> = imp
         .drain_stdout()
         .iter()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
+    let counts = imp_lines.last().expect("importer's last line")["counts"].clone();
+    Observed {
+        src: a,
+        dst: b,
+        dropped_before,
+        counts,
+    }
+}
+
+#[test]
+fn monitor_across_the_bridge_sees_the_same_data() {
+    // A run during which every process was frozen for seconds (a developer machine where
+    // processes get SIGSTOPped; a suspended VM) is a network outage and a clock jump for the
+    // bridge: it loses frames, correctly counted as dropped, and proves nothing about the
+    // steady state. Such a run is repeated; a run without a freeze must lose nothing.
+    let mut attempt = 0;
+    let Observed {
+        src: a,
+        dst: b,
+        dropped_before,
+        counts: c,
+    } = loop {
+        attempt += 1;
+        let watch = FreezeWatch::start();
+        let o = observe();
+        match watch.longest_freeze() {
+            f if f < FREEZE => break o,
+            f if attempt < 3 => eprintln!("attempt {attempt}: processes frozen for {f:?}, again"),
+            f => panic!("the machine froze processes for {f:?} in each of 3 attempts"),
+        }
+    };
 
     // Waveforms: contiguous on the importing side, channel by channel, and equal to the
     // source's chunk with the same first sample index.
@@ -67,11 +135,7 @@ fn monitor_across_the_bridge_sees_the_same_data() {
         let mine: Vec<&Value> = events(&b, "waveform")
             .filter(|w| w["channel"] == channel)
             .collect();
-        assert!(
-            mine.len() >= 50,
-            "{channel}: only {} chunks in 4 s on the importing side",
-            mine.len()
-        );
+        assert!(mine.len() >= 100, "{channel}: only {} chunks", mine.len());
         let mut matched = 0;
         for pair in mine.windows(2) {
             let first: u64 = pair[0]["first"].as_str().unwrap().parse().unwrap();
@@ -103,7 +167,7 @@ fn monitor_across_the_bridge_sees_the_same_data() {
             }
         }
         assert!(
-            matched >= mine.len().saturating_sub(10) && matched >= 40,
+            matched >= mine.len().saturating_sub(10) && matched >= 90,
             "{channel}: only {matched} of {} chunks found on the source side",
             mine.len()
         );
@@ -114,7 +178,7 @@ fn monitor_across_the_bridge_sees_the_same_data() {
         .map(|v| (v["t_ns"].as_str().unwrap().to_owned(), v))
         .collect();
     let dst_vitals: Vec<&Value> = events(&b, "vitals").collect();
-    assert!(dst_vitals.len() >= 120, "only {} vitals", dst_vitals.len());
+    assert!(dst_vitals.len() >= 200, "only {} vitals", dst_vitals.len());
     let mut matched = 0;
     for v in &dst_vitals {
         if let Some(s) = src_vitals.get(v["t_ns"].as_str().unwrap()) {
@@ -126,12 +190,17 @@ fn monitor_across_the_bridge_sees_the_same_data() {
             matched += 1;
         }
     }
-    assert!(matched >= 100, "only {matched} vitals matched");
+    assert!(matched >= 190, "only {matched} vitals matched");
 
     // The importing side's monitor lost nothing and refused nothing.
     let last = events(&b, "status").last().expect("a status line");
     assert_eq!(last["dropped"], 0, "{last}");
     assert_eq!(last["rejected"], 0, "{last}");
+
+    // Nor did the importer: every frame the exporter published since then arrived.
+    assert_eq!(c["dropped"].as_u64().unwrap(), dropped_before, "{c}");
+    assert_eq!(c["rejected"], 0, "{c}");
+    assert_eq!(c["invalid"], 0, "{c}");
 }
 
 #[test]
