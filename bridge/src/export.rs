@@ -36,7 +36,7 @@ use crate::envelope::{Envelope, Kind};
 use crate::keys::{self, Keys, DATA_STREAMS};
 use crate::report::{self, Failure, Reporter};
 use crate::signals::Stop;
-use crate::status::{Describe, SourceCounts, StatusBody, EXPORTER_STOPPED};
+use crate::status::{Describe, ProducerMeta, SourceCounts, StatusBody, EXPORTER_STOPPED};
 use crate::zconf;
 
 /// How often the exporter says how it is, when nothing changes.
@@ -207,6 +207,7 @@ pub fn run(args: &ExportArgs, stop: &Stop) -> Result<(), Failure> {
             .push((stream, declare(&session, &keys.key(stream))?));
     }
     let geometry = live.stats().geometry;
+    let producer_meta = || producer_meta(&socket, args);
     let describe = Arc::new(Mutex::new(Describe {
         schema: 1,
         bridge: format!("vitalring-bridge {}", env!("CARGO_PKG_VERSION")),
@@ -220,6 +221,7 @@ pub fn run(args: &ExportArgs, stop: &Stop) -> Result<(), Failure> {
         epoch: outlet.epoch.to_string(),
         frame_size: geometry.frame_size(),
         frame_count: geometry.frame_count(),
+        producer: producer_meta(),
         ..Describe::default()
     }));
     let reply = Arc::clone(&describe);
@@ -252,6 +254,7 @@ pub fn run(args: &ExportArgs, stop: &Stop) -> Result<(), Failure> {
     let started = Instant::now();
     let mut next_status = Instant::now();
     let mut last_state = live.stats().state;
+    let mut described_epoch = outlet.epoch;
     loop {
         if stop.requested() || args.output.duration.is_some_and(|d| started.elapsed() >= d) {
             break;
@@ -264,6 +267,15 @@ pub fn run(args: &ExportArgs, stop: &Stop) -> Result<(), Failure> {
         let next = live.step(&mut sink);
         let changed = sink.state_changed;
         let stats = live.stats();
+        if outlet.epoch != described_epoch {
+            // A restarted source producer may describe its channel differently.
+            described_epoch = outlet.epoch;
+            let meta = producer_meta();
+            describe
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .producer = meta;
+        }
         if changed || stats.state != last_state || Instant::now() >= next_status {
             last_state = stats.state;
             let body = status_body(&host, &key_channel, stats.state.name(), &outlet, &stats);
@@ -342,6 +354,28 @@ fn export_json(body: &StatusBody, counts: &ExportCounts) -> serde_json::Value {
         "status_sent": counts.status,
         "source": body.source,
     })
+}
+
+/// The source producer's metadata from its `describe` answer (`None` if it gives none, e.g. a
+/// producer without requests; the exporter works the same without it).
+fn producer_meta(socket: &std::path::Path, args: &ExportArgs) -> Option<ProducerMeta> {
+    let options = vitalring_linux::ConnectOptions {
+        allowed_server_uids: args.allow_server_uid.clone(),
+        ..vitalring_linux::ConnectOptions::default()
+    };
+    match vitalring_linux::request::describe_at(
+        socket,
+        &args.local.channel,
+        args.local.token_file.as_ref(),
+        &options,
+    ) {
+        Ok(Ok(d)) => Some(ProducerMeta {
+            kind: d.kind,
+            description: d.description,
+            encoding: d.encoding,
+        }),
+        _ => None,
+    }
 }
 
 fn declare(session: &Session, key: &str) -> Result<Publisher<'static>, Failure> {

@@ -365,11 +365,17 @@ pub fn run(args: &ImportArgs, stop: &Stop) -> Result<(), Failure> {
     let listen = zconf::listen_endpoints(&zconfig);
     let connect = zconf::connect_endpoints(&zconfig);
     let mut reporter = Reporter::new("import", &args.output);
+    // `describe` on the local ring says kind `bridge` and where the data comes from.
+    let meta = Arc::new(Mutex::new(status::imported_meta(&keys.base, None)));
     let producer = SharedMemoryProducer::create(ProducerConfig {
         socket_path: args.local.socket.clone(),
         geometry,
         token: args.local.token_file.clone(),
         allowed_uids: args.allow_uid.clone(),
+        requests: vitalring_linux::request::RequestConfig {
+            meta: Arc::clone(&meta),
+            ..vitalring_linux::request::RequestConfig::default()
+        },
         ..ProducerConfig::new(&args.local.channel)
     })
     .map_err(|e| Failure::runtime(format!("cannot create the local ring: {e}")))?;
@@ -446,6 +452,8 @@ pub fn run(args: &ImportArgs, stop: &Stop) -> Result<(), Failure> {
                 .take()
             {
                 checked_describe = true;
+                *meta.lock().unwrap_or_else(PoisonError::into_inner) =
+                    status::imported_meta(&keys.base, d.producer.as_ref());
                 if d.frame_size > imp.geometry.frame_size() {
                     imp.reporter.line(&format!(
                         "warning: the exporter's ring has {} B slots, this one {} B: larger payloads will be refused (raise --frame-size)",

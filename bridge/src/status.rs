@@ -106,6 +106,62 @@ pub struct Describe {
     pub published: u64,
     /// The source session's counters.
     pub source: SourceCounts,
+    /// The source producer's own metadata, from its `describe` answer on the control socket
+    /// (`null` when it gave none, e.g. an older producer).
+    pub producer: Option<ProducerMeta>,
+}
+
+/// A producer's channel metadata, as its `describe` answer gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProducerMeta {
+    /// What produces the data: `simulator`, `replay`, `bridge`, …
+    pub kind: String,
+    /// One line for people.
+    pub description: String,
+    /// Payload encoding: `json`, `binary` or `unspecified`.
+    pub encoding: String,
+}
+
+/// The importer's ring metadata for an exporter's describe: kind `bridge`, a description that
+/// says where the data comes from (and what the source producer said about it), and the source's
+/// encoding — always within the rules every producer's metadata must pass (description cut at a
+/// character boundary, control characters replaced), so nothing a far side sends can make the
+/// local `describe` invalid.
+pub fn imported_meta(
+    key_base: &str,
+    producer: Option<&ProducerMeta>,
+) -> vitalring_linux::ChannelMeta {
+    use vitalring_linux::request::MAX_DESCRIPTION_LEN;
+    let mut description = format!("imported from {key_base} over zenoh");
+    let mut encoding = "unspecified".to_owned();
+    if let Some(p) = producer {
+        description.push_str(&format!(" ({}: {})", p.kind, p.description));
+        if matches!(p.encoding.as_str(), "json" | "binary") {
+            encoding.clone_from(&p.encoding);
+        }
+    }
+    let mut clean: String = description
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    while clean.len() > MAX_DESCRIPTION_LEN {
+        clean.pop();
+    }
+    let meta = vitalring_linux::ChannelMeta {
+        kind: "bridge".into(),
+        description: clean,
+        encoding,
+    };
+    if meta.check().is_ok() {
+        meta
+    } else {
+        vitalring_linux::ChannelMeta {
+            kind: "bridge".into(),
+            description: String::new(),
+            encoding: "unspecified".into(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -127,5 +183,40 @@ mod tests {
         assert_eq!(parse_status(extra).unwrap().state, "stalled");
         assert!(parse_status(b"[").is_err());
         assert!(parse_status(br#"{"published":-1}"#).is_err());
+    }
+
+    #[test]
+    fn imported_meta_is_always_valid() {
+        let plain = imported_meta("vitalring/h/c", None);
+        assert_eq!(plain.kind, "bridge");
+        assert_eq!(plain.description, "imported from vitalring/h/c over zenoh");
+        assert_eq!(plain.encoding, "unspecified");
+        let sim = ProducerMeta {
+            kind: "simulator".into(),
+            description: "bed 3, scenario normal".into(),
+            encoding: "binary".into(),
+        };
+        let m = imported_meta("vitalring/h/c", Some(&sim));
+        assert_eq!(
+            m.description,
+            "imported from vitalring/h/c over zenoh (simulator: bed 3, scenario normal)"
+        );
+        assert_eq!(m.encoding, "binary");
+        // Whatever a far side sends: long, multi-byte, control characters, odd encodings.
+        for description in [
+            "é".repeat(300),
+            "a\nb\u{0}c\u{7f}".to_owned(),
+            "x".repeat(10_000),
+        ] {
+            let hostile = ProducerMeta {
+                kind: "Kind With Spaces\n".into(),
+                description,
+                encoding: "utf-16".into(),
+            };
+            let m = imported_meta("vitalring/h/c", Some(&hostile));
+            assert!(m.check().is_ok(), "{m:?}");
+            assert_eq!(m.kind, "bridge");
+            assert_eq!(m.encoding, "unspecified");
+        }
     }
 }

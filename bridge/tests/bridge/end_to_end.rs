@@ -217,6 +217,40 @@ fn accounting_across_the_bridge_adds_up() {
         v["counts"]["delivered"].as_u64().unwrap_or(0) >= 300
     });
 
+    // The imported ring describes itself as a bridge, with what the source producer (the
+    // simulator) said about its channel, forwarded by the exporter's describe queryable.
+    let start = std::time::Instant::now();
+    let reply = loop {
+        let out = std::process::Command::new(vitalring())
+            .args(["ctl", "dst", "describe", "--json", "--socket"])
+            .arg(&dst)
+            .output()
+            .expect("vitalring ctl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("ctl json");
+        if v["reply"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("simulator"))
+        {
+            break v["reply"].clone();
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            panic!("hang guard: the imported ring's describe never named its source: {v}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(reply["kind"], "bridge", "{reply}");
+    assert_eq!(reply["encoding"], "binary", "{reply}");
+    assert_eq!(
+        reply["description"],
+        "imported from vitalring/testhost/src over zenoh (simulator: scenario normal)",
+        "{reply}"
+    );
+
     // The exporter stops cleanly: its last status says how many frames it published.
     assert_eq!(
         exp.signal_and_wait(nix::sys::signal::Signal::SIGTERM),
