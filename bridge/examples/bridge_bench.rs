@@ -18,7 +18,7 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,6 +54,8 @@ struct Args {
 struct Measure {
     hist: Histogram<u64>,
     frames: u64,
+    /// `frames`, for the main thread to watch.
+    progress: Arc<AtomicU64>,
     first: Option<Instant>,
     last: Option<Instant>,
 }
@@ -66,13 +68,19 @@ impl Sink for Measure {
         let lat = now.saturating_sub(frame.meta.timestamp.0);
         let _ = self.hist.record(lat.max(1));
         self.frames += 1;
+        self.progress.store(self.frames, Ordering::Relaxed);
         let t = Instant::now();
         self.first.get_or_insert(t);
         self.last = Some(t);
     }
 }
 
-fn reader(path: PathBuf, channel: &str, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Measure> {
+fn reader(
+    path: PathBuf,
+    channel: &str,
+    stop: Arc<AtomicBool>,
+    progress: Arc<AtomicU64>,
+) -> std::thread::JoinHandle<Measure> {
     let mut config = SourceConfig::new(path, channel);
     config.lap_policy = LapPolicy::Oldest;
     let start = Instant::now();
@@ -87,6 +95,7 @@ fn reader(path: PathBuf, channel: &str, stop: Arc<AtomicBool>) -> std::thread::J
         let mut m = Measure {
             hist: Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("histogram"),
             frames: 0,
+            progress,
             first: None,
             last: None,
         };
@@ -188,7 +197,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let warm = reader(dst.clone(), "dst", Arc::clone(&stop));
+    let warm = reader(dst.clone(), "dst", Arc::clone(&stop), Arc::default());
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(3) {
         publish(&mut producer);
@@ -202,8 +211,14 @@ fn main() {
     );
 
     let stop = Arc::new(AtomicBool::new(false));
-    let base = reader(src.clone(), "src", Arc::clone(&stop));
-    let far = reader(dst.clone(), "dst", Arc::clone(&stop));
+    let far_count = Arc::new(AtomicU64::new(0));
+    let base = reader(src.clone(), "src", Arc::clone(&stop), Arc::default());
+    let far = reader(
+        dst.clone(),
+        "dst",
+        Arc::clone(&stop),
+        Arc::clone(&far_count),
+    );
     let start = Instant::now();
     let mut sent = 0u64;
     if args.rate == 0 {
@@ -225,9 +240,14 @@ fn main() {
         }
     }
     let publish_secs = start.elapsed().as_secs_f64();
-    // Let the tail arrive, keeping the source alive.
-    let settle = Instant::now();
-    while settle.elapsed() < Duration::from_secs(2) {
+    // Let the tail arrive (until every frame did, or nothing more came for 3 s), keeping the
+    // source alive.
+    let mut last = (0, Instant::now());
+    while far_count.load(Ordering::Relaxed) < sent && last.1.elapsed() < Duration::from_secs(3) {
+        let n = far_count.load(Ordering::Relaxed);
+        if n != last.0 {
+            last = (n, Instant::now());
+        }
         producer.heartbeat_if_due();
         std::thread::sleep(Duration::from_millis(5));
     }
