@@ -396,6 +396,8 @@ pub struct BenchOptions {
     pub sizes: Vec<usize>,
     /// Transports, in report order.
     pub transports: Vec<Transport>,
+    /// Queue depth in frames, overriding the parameter set's (`--capacity`).
+    pub capacity: Option<usize>,
     /// Scenarios, in report order.
     pub scenarios: Vec<Scenario>,
     /// Payload modes, in report order (vitals only at sizes it applies to).
@@ -419,6 +421,7 @@ impl Default for BenchOptions {
             quick: false,
             sizes: DEFAULT_SIZES.to_vec(),
             transports: Transport::available(),
+            capacity: None,
             scenarios: Scenario::ALL.to_vec(),
             payloads: PayloadMode::ALL.to_vec(),
             json_out: None,
@@ -434,7 +437,7 @@ impl Default for BenchOptions {
 pub const USAGE: &str = "\
 usage: bench [--quick] [--sizes 64,256,4096] [--transports vitalring,vitalring-lp,iceoryx2,uds]
              [--scenarios latency-busy,latency-backoff,throughput,cpu] [--json PATH]
-             [--payloads full,vitals] [--no-pin] [--no-progress]
+             [--payloads full,vitals] [--capacity N] [--no-pin] [--no-progress]
   Runs writer and reader in separate processes and prints one-way latency (busy and
   backoff polling), maximum throughput with lost frames, and reader CPU at 135 frames/s.
 
@@ -453,16 +456,23 @@ usage: bench [--quick] [--sizes 64,256,4096] [--transports vitalring,vitalring-l
   --quick       short runs: the whole default set in under a minute
   --json PATH   also write the report as JSON (schema \"vitalring-bench/1\")
   --no-pin      do not pin writer and reader to different CPUs
+  --capacity N  queue depth in frames, a power of two (ring frameCount, iceoryx2 subscriber
+                buffer; default 2048, --quick 256): a ring of 2048 x 4096 B is 8 MiB, more
+                than the caches hold; a small one shows the in-cache speed
 ";
 
 impl BenchOptions {
     /// The parameters in force.
     pub fn effective_params(&self) -> Params {
-        match &self.params {
+        let mut p = match &self.params {
             Some(p) => p.clone(),
             None if self.quick => Params::quick(),
             None => Params::full(),
+        };
+        if let Some(c) = self.capacity {
+            p.capacity = c;
         }
+        p
     }
 
     /// Parses command-line arguments (without the program name / sub-command), see [`USAGE`].
@@ -490,6 +500,12 @@ impl BenchOptions {
                 "--no-pin" => opts.pin = false,
                 "--no-progress" => opts.progress = false,
                 "--json" => opts.json_out = Some(PathBuf::from(value("--json")?)),
+                "--capacity" => {
+                    let v = value("--capacity")?;
+                    opts.capacity = Some(v.parse().map_err(|_| {
+                        BenchError::Usage(format!("--capacity {v:?}: expected a number of frames"))
+                    })?);
+                }
                 "--sizes" => {
                     opts.sizes = value("--sizes")?
                         .split(',')
@@ -623,6 +639,16 @@ mod tests {
         assert!(BenchOptions::parse_args(["--transports", "tcp"]).is_err());
         assert!(BenchOptions::parse_args(["--bogus"]).is_err());
         assert!(BenchOptions::parse_args(["--json"]).is_err());
+    }
+
+    #[test]
+    fn capacity_overrides_the_preset_and_must_be_a_power_of_two() {
+        let o = BenchOptions::parse_args(["--capacity", "128"]).unwrap();
+        assert_eq!(o.effective_params().capacity, 128);
+        let o = BenchOptions::parse_args(["--quick", "--capacity=4096"]).unwrap();
+        assert_eq!(o.effective_params().capacity, 4096);
+        assert!(BenchOptions::parse_args(["--capacity", "100"]).is_err());
+        assert!(BenchOptions::parse_args(["--capacity", "many"]).is_err());
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod replay;
 mod signals;
 mod sim;
 mod station;
+mod terminal;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -18,7 +18,14 @@
 //!   the counters ([`Session::stats`]) are exact at every moment and are the truth, events are
 //!   a convenience;
 //! - **epochs**: [`Session::reattach`] moves to a new ring (a restarted producer, or the same
-//!   one after a fault) and carries the counters over; per-epoch figures stay available.
+//!   one after a fault) and carries the counters over; per-epoch figures stay available;
+//! - **re-attach back-off**: after a fault the same producer's ring is wanted again at once
+//!   ([`Session::wants`]); if it faults again before one clean poll, the next re-attach to it
+//!   waits [`REATTACH_BACKOFF_MIN`] of reader time, doubling with every further such fault up
+//!   to [`REATTACH_BACKOFF_MAX`]. A re-attach to the same producer at the same reader time
+//!   cannot change the `writeIndex` verdict (the plausibility limit grows only with reader
+//!   time), so without this a reader whose clock does not move would re-attach for ever. A
+//!   new producer (another epoch) is always wanted at once.
 //!
 //! Platforms add only the handshake, a thread and a wait strategy: they call [`Session::poll`]
 //! in a loop and act on its [`Next`].
@@ -51,6 +58,11 @@ pub const MAX_TIMESTAMP_LAG: Nanos = Nanos(86_400_000_000_000);
 /// Frames a writer could publish per nanosecond at most, for the `writeIndex` plausibility
 /// limit (one per ns is beyond any machine: even 64-byte slots would need 64 GB/s).
 pub const MAX_FRAMES_PER_NS: u64 = 1;
+/// Reader time a re-attach to the same producer waits after the ring faulted again before one
+/// clean poll (see the module docs); it doubles with each further such fault.
+pub const REATTACH_BACKOFF_MIN: Nanos = Nanos::from_ms(1);
+/// Longest wait of the re-attach back-off.
+pub const REATTACH_BACKOFF_MAX: Nanos = Nanos::from_ms(1000);
 
 /// How a session reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +112,9 @@ pub enum Next {
     /// The producer stopped cleanly: every frame it published was handled. Try a handshake
     /// from time to time to find its successor.
     Stopped,
-    /// The ring is faulty: re-attach (a new handshake) before reading on.
+    /// The ring is faulty: re-attach (a new handshake) before reading on. The same
+    /// producer's ring is wanted again from [`Session::reattach_not_before`] on (see
+    /// [`Session::wants`]); another producer's at once.
     NeedsReattach,
 }
 
@@ -220,6 +234,12 @@ pub struct Session<R: Region, S: AsMut<[u8]>> {
     faults: u64,
     reattaches: u64,
     write_index: u64,
+    /// Whether a poll ran without a fault since the last re-attach (or the start).
+    clean_since_reattach: bool,
+    /// The re-attach back-off now (zero: re-attach at once).
+    reattach_backoff: Nanos,
+    /// After a fault: the same producer's ring is not wanted before this reader time.
+    reattach_not_before: MonoNs,
 }
 
 impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
@@ -255,6 +275,9 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
             faults: 0,
             reattaches: 0,
             write_index,
+            clean_since_reattach: true,
+            reattach_backoff: Nanos(0),
+            reattach_not_before: now,
             reader,
             config,
         })
@@ -285,11 +308,19 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
         }
     }
 
-    /// Whether a ring of producer `epoch`, offered by a new handshake, should replace the
-    /// attached one: always after a fault, otherwise only if it is another producer (the same
-    /// epoch while stalled is the same writer, still hung).
-    pub fn wants(&self, epoch: u64) -> bool {
-        self.state == State::Faulted || epoch != self.reader.epoch()
+    /// Whether a ring of producer `epoch`, offered by a new handshake at reader time `now`,
+    /// should replace the attached one: another producer's always; the same producer's only
+    /// after a fault (the same epoch while stalled is the same writer, still hung), and not
+    /// before the re-attach back-off has passed (see the module docs).
+    pub fn wants(&self, epoch: u64, now: MonoNs) -> bool {
+        epoch != self.reader.epoch()
+            || (self.state == State::Faulted && now >= self.reattach_not_before)
+    }
+
+    /// Reader time from which the same producer's ring is wanted again after a fault (see
+    /// [`Session::wants`]); meaningful while the session asks to be re-attached.
+    pub fn reattach_not_before(&self) -> MonoNs {
+        self.reattach_not_before
     }
 
     /// The counters and state right now.
@@ -329,6 +360,11 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
     pub fn poll(&mut self, now: MonoNs, sink: &mut impl Sink) -> Next {
         let next = self.poll_inner(now, sink);
         self.flush(sink);
+        if self.state != State::Faulted {
+            // A clean poll: the last re-attach worked, the back-off starts over.
+            self.clean_since_reattach = true;
+            self.reattach_backoff = Nanos(0);
+        }
         next
     }
 
@@ -344,7 +380,7 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
             // visible now: deliver them all, then report.
             let limit = u64::from(self.reader.geometry().frame_count()).saturating_add(1);
             for _ in 0..limit {
-                match self.step(sink) {
+                match self.step(now, sink) {
                     Some(Step::Empty) => break,
                     Some(Step::Handled) => {}
                     None => return Next::NeedsReattach,
@@ -385,7 +421,7 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
         if now >= self.next_header_check {
             self.next_header_check = now.plus(self.config.header_check_period);
             if let Err(e) = self.reader.check_header() {
-                self.fault(HeaderFault::Header(e), sink);
+                self.fault(HeaderFault::Header(e), now, sink);
                 return Next::NeedsReattach;
             }
         }
@@ -401,7 +437,7 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
         self.reader.set_index_limit(limit);
         let mut handled = 0;
         while handled < self.config.batch {
-            match self.step(sink) {
+            match self.step(now, sink) {
                 Some(Step::Empty) => break,
                 Some(Step::Handled) => handled += 1,
                 None => return Next::NeedsReattach,
@@ -416,8 +452,8 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
         }
     }
 
-    /// One reader step; `None` after a fault.
-    fn step(&mut self, sink: &mut impl Sink) -> Option<Step> {
+    /// One reader step at reader time `now`; `None` after a fault.
+    fn step(&mut self, now: MonoNs, sink: &mut impl Sink) -> Option<Step> {
         let created = self.reader.ring().header().created();
         let last_heartbeat = self.last_heartbeat;
         match self.reader.poll() {
@@ -485,7 +521,7 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
                 Some(Step::Handled)
             }
             Poll::Fault(f) => {
-                self.fault(HeaderFault::Index(f), sink);
+                self.fault(HeaderFault::Index(f), now, sink);
                 None
             }
         }
@@ -544,10 +580,23 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
         Self::report(pending, sink);
     }
 
-    fn fault(&mut self, fault: HeaderFault, sink: &mut impl Sink) {
+    fn fault(&mut self, fault: HeaderFault, now: MonoNs, sink: &mut impl Sink) {
         self.flush(sink);
         self.state = State::Faulted;
         self.faults = self.faults.saturating_add(1);
+        // The first fault after a clean poll: re-attach at once. A fault again before one
+        // clean poll: the re-attach did not help, so the next one waits, longer each time.
+        self.reattach_backoff = if self.clean_since_reattach {
+            Nanos(0)
+        } else {
+            Nanos(
+                self.reattach_backoff
+                    .0
+                    .saturating_mul(2)
+                    .clamp(REATTACH_BACKOFF_MIN.0, REATTACH_BACKOFF_MAX.0),
+            )
+        };
+        self.reattach_not_before = now.plus(self.reattach_backoff);
         sink.event(SensorEvent::Error(SensorError::Header(fault)));
         sink.event(SensorEvent::Connection {
             state: ConnectionState::Reconnecting,
@@ -622,6 +671,11 @@ impl<R: Region, S: AsMut<[u8]>> Session<R, S> {
         self.write_index = self.reader.write_index();
         self.next_header_check = now.plus(self.config.header_check_period);
         self.reattaches = self.reattaches.saturating_add(1);
+        self.clean_since_reattach = false;
+        if !same {
+            // A new producer starts with a clean slate.
+            self.reattach_backoff = Nanos(0);
+        }
         sink.event(SensorEvent::Connection {
             state: ConnectionState::Connected,
             epoch: Some(epoch),

@@ -11,7 +11,7 @@ use crate::layout::{Encoding, FrameType, Geometry};
 use crate::payload::Record;
 use crate::region::RegionRef;
 use crate::ring::Ring;
-use crate::session::{Next, Session, SessionConfig};
+use crate::session::{Next, Session, SessionConfig, REATTACH_BACKOFF_MAX, REATTACH_BACKOFF_MIN};
 use crate::slot::{DropCause, IndexFault, LapPolicy, Writer, WriterConfig};
 use crate::source::{ConnectionState, HeaderFault, SensorError, SensorEvent};
 use crate::tests::{region, vitals};
@@ -218,7 +218,7 @@ fn write_index_going_backwards_is_a_fault_and_the_same_ring_resumes_after_reatta
     ));
     assert_eq!(r.drain(), Next::NeedsReattach, "no data from a faulty ring");
     assert!(
-        r.session.wants(1),
+        r.session.wants(1, MonoNs(r.t_ms * MS)),
         "after a fault the same producer's ring is wanted"
     );
     // The writer's next commit stores its real index again; a new handshake re-attaches.
@@ -269,6 +269,113 @@ fn a_reattach_while_write_index_is_still_implausible_stays_a_fault_and_loses_not
     let s = r.session.stats();
     assert_eq!(s.current.counters.dropped(), 0);
     assert_eq!(s.current.counters.delivered, 2);
+    r.assert_accounting();
+}
+
+impl Rig {
+    fn now(&self) -> MonoNs {
+        MonoNs(self.t_ms * MS)
+    }
+
+    /// A handshake with the current writer: re-attaches if the session wants its ring now.
+    fn handshake(&mut self) -> bool {
+        let now = self.now();
+        let (ring, scratch) = ring_of(&self.writer);
+        if !self.session.wants(ring.header().epoch(), now) {
+            return false;
+        }
+        let events = &mut self.events;
+        self.session
+            .reattach(ring, scratch, now, &mut |e| events.push(e))
+            .unwrap();
+        true
+    }
+}
+
+#[test]
+fn a_writer_a_ring_ahead_on_a_frozen_clock_is_reattached_once_not_in_a_loop() {
+    let g = Geometry::new(512, 16).unwrap();
+    let mut r = Rig::new(g, LapPolicy::Latest);
+    r.vitals(60);
+    r.drain();
+    r.take();
+    // Three rings' worth of frames while the reader's clock stands still: more than any
+    // writer could publish in no time, so a fault — and at this reader time it stays one.
+    for i in 0..48 {
+        r.vitals(61 + i);
+    }
+    // A platform's loop, waking up again and again without its clock moving.
+    let mut reattaches = 0;
+    for _ in 0..10_000 {
+        if r.drain() == Next::NeedsReattach && r.handshake() {
+            reattaches += 1;
+        }
+    }
+    assert_eq!(reattaches, 1, "once at once, then it waits for the clock");
+    let s = r.session.stats();
+    assert_eq!((s.faults, s.reattaches), (2, 1));
+    assert_eq!(s.state, ConnectionState::Reconnecting);
+    assert_eq!(
+        r.session.reattach_not_before(),
+        r.now().plus(REATTACH_BACKOFF_MIN)
+    );
+    // The clock moves on: re-attached, and everything is read or counted.
+    r.advance(1);
+    assert_eq!(r.drain(), Next::NeedsReattach);
+    assert!(r.handshake());
+    r.vitals(99);
+    r.drain();
+    let hrs: Vec<u16> = r.take().iter().filter_map(hr_of).collect();
+    assert_eq!(hrs.last(), Some(&99));
+    let c = r.session.stats().current;
+    assert_eq!(c.position, r.writer.published());
+    assert_eq!(c.counters.delivered + c.counters.dropped(), 50);
+    r.assert_accounting();
+}
+
+#[test]
+fn reattach_backoff_doubles_while_the_ring_stays_faulty_and_starts_over_after_a_clean_poll() {
+    let g = Geometry::new(512, 16).unwrap();
+    let mut r = Rig::new(g, LapPolicy::Latest);
+    r.vitals(60);
+    r.drain();
+    r.take();
+    r.writer.region().poke_write_index(1 << 62).unwrap();
+    r.advance(5);
+    assert_eq!(r.poll(), Next::NeedsReattach);
+    // The first fault: the same producer's ring is wanted at once.
+    assert_eq!(r.session.reattach_not_before(), r.now());
+    let mut waits = Vec::new();
+    for _ in 0..13 {
+        assert!(
+            r.handshake(),
+            "due at {:?}",
+            r.session.reattach_not_before()
+        );
+        assert_eq!(r.poll(), Next::NeedsReattach, "still implausible");
+        let wait = r.session.reattach_not_before().since(r.now());
+        assert!(!r.handshake(), "not before the back-off has passed");
+        // The reader's clock moves on to the moment the back-off ends.
+        r.t_ms += wait.0 / MS;
+        waits.push(wait.0 / MS);
+    }
+    assert_eq!(
+        waits,
+        [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1000, 1000]
+    );
+    assert_eq!(REATTACH_BACKOFF_MAX, Nanos::from_ms(1000));
+    // Another producer is wanted at once, back-off or not.
+    assert!(r.session.wants(2, MonoNs(r.now().0 - 1)));
+
+    // The writer stores its real index again: the next re-attach reads on, and a later fault
+    // is re-attached at once again.
+    r.vitals(61);
+    assert!(r.handshake());
+    r.drain();
+    assert_eq!(r.take().iter().filter_map(hr_of).collect::<Vec<_>>(), [61]);
+    r.writer.region().poke_write_index(1).unwrap();
+    assert_eq!(r.poll(), Next::NeedsReattach, "writeIndex went backwards");
+    assert_eq!(r.session.reattach_not_before(), r.now());
     r.assert_accounting();
 }
 
@@ -369,7 +476,7 @@ fn a_restarted_producer_closes_the_epoch_and_carries_the_totals() {
     r.advance(300);
     assert_eq!(r.drain(), Next::Stalled);
     assert!(
-        !r.session.wants(1),
+        !r.session.wants(1, MonoNs(r.t_ms * MS)),
         "the same epoch while stalled is the same hung writer"
     );
     // A new producer with another epoch has already published two frames.
@@ -384,7 +491,7 @@ fn a_restarted_producer_closes_the_epoch_and_carries_the_totals() {
         )
         .unwrap();
     }
-    assert!(r.session.wants(2));
+    assert!(r.session.wants(2, MonoNs(r.t_ms * MS)));
     let (ring, scratch) = ring_of(&w2);
     let events = &mut r.events;
     r.session

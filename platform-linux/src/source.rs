@@ -745,7 +745,7 @@ impl LiveReader {
             Duration::ZERO,
             |_, _| {},
         ) {
-            Ok((ring, scratch, lease)) if self.session.wants(ring.header().epoch()) => {
+            Ok((ring, scratch, lease)) if self.session.wants(ring.header().epoch(), mono()) => {
                 let sleeps = Self::can_sleep(&self.config, &ring, lease.as_ref());
                 match self.session.reattach(ring, scratch, mono(), sink) {
                     Ok(()) => {
@@ -759,7 +759,8 @@ impl LiveReader {
                     ))),
                 }
             }
-            // The same producer, still hung: stay. The attempt's mapping is dropped.
+            // The same producer, still hung, or its ring faulted again and the session's
+            // re-attach back-off has not passed: stay. The attempt's mapping is dropped.
             Ok(_) => {}
             Err(SourceError::Handshake(e)) if e.is_absent() => {}
             Err(e) => {

@@ -457,7 +457,7 @@ impl MockSensorDataSource {
                 Next::Idle { .. } => break,
                 Next::Stalled | Next::Stopped | Next::NeedsReattach => {
                     let epoch = self.producer.region.epoch();
-                    if !session.wants(epoch) {
+                    if !session.wants(epoch, now) {
                         break;
                     }
                     match self.producer.offer(self.config.geometry) {

@@ -239,3 +239,74 @@ fn torn_writes_are_never_delivered() {
         ["conn connected 1", "err dropped x1", "vitals 70"]
     );
 }
+
+/// A writer more than a ring ahead of what the reader's time allows is a ring fault. With a
+/// clock that does not move (the manual clock between script steps), re-attaching to the same
+/// producer cannot change that verdict: the reader re-attaches once, then waits for its clock
+/// to move instead of re-attaching at every poll. Once time moves it re-attaches and reads on,
+/// and the frames it could not read are counted, not lost silently.
+#[test]
+fn a_write_index_a_ring_ahead_on_a_frozen_clock_is_not_reattached_in_a_loop() {
+    let frames = u64::from(MockConfig::default().geometry.frame_count());
+    let steps = vec![
+        ScriptStep::Vitals(vitals(60), Encoding::Json),
+        ScriptStep::Poll,
+        // Three rings' worth of frames in no reader time at all.
+        ScriptStep::Fault(Fault::Lap { frames: 3 * frames }),
+        ScriptStep::Poll,
+    ];
+    let mut src = MockSensorDataSource::new(MockConfig::default(), steps).unwrap();
+    src.start().unwrap();
+    let mut events = src.run_to_end();
+    // The reader's thread keeps waking up; the clock still does not move.
+    for _ in 0..1000 {
+        src.poll_events(&mut |e| events.push(e));
+    }
+    let stats = src.stats().unwrap();
+    assert!(
+        stats.reattaches <= 1,
+        "{} re-attaches (and {} faults) without the clock moving",
+        stats.reattaches,
+        stats.faults
+    );
+    assert!(stats.faults <= 2, "{} faults", stats.faults);
+    assert_eq!(stats.state, ConnectionState::Reconnecting);
+    assert!(
+        events.len() < 20,
+        "{} events: {:?}",
+        events.len(),
+        kinds(&events[..events.len().min(12)])
+    );
+    assert_eq!(
+        kinds(&events[..3]),
+        ["conn connected 1", "vitals 60", "err header x1"]
+    );
+
+    // Time moves: the next wake-up re-attaches and the reader reads on.
+    src.push_steps([
+        ScriptStep::Advance(ms(2)),
+        ScriptStep::Vitals(vitals(61), Encoding::Json),
+        ScriptStep::Poll,
+    ]);
+    let events = src.run_to_end();
+    let kinds = kinds(&events);
+    assert!(kinds.contains(&"conn connected 1".to_string()), "{kinds:?}");
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("vitals 61"),
+        "{kinds:?}"
+    );
+    let stats = src.stats().unwrap();
+    assert_eq!(stats.state, ConnectionState::Connected);
+    let c = stats.current;
+    assert_eq!(
+        c.position - c.start_index,
+        c.counters.accounted(),
+        "every index accounted for: {c:?}"
+    );
+    assert_eq!(c.position, 3 * frames + 2, "read up to the writer: {c:?}");
+    assert!(
+        c.counters.dropped() > 0,
+        "the lapped frames are counted as dropped: {c:?}"
+    );
+}

@@ -25,6 +25,7 @@ use vitalring_core::slot::{DropCause, LapPolicy, Start};
 use vitalring_core::source::{ConnectionState, SensorError, SensorEvent};
 use vitalring_core::vitals::Channel;
 use vitalring_linux::discovery::{self, Liveness};
+use vitalring_linux::request::RequestStatus;
 use vitalring_linux::{Polling, SourceConfig, Token};
 
 create_exception!(
@@ -188,7 +189,10 @@ impl Frames {
     }
 }
 
-/// A channel of this user: a producer's control socket in the default socket directory.
+/// A channel of this user: a producer's control socket in the default socket directory, and
+/// what the producer said about its channel when it was listed (its `describe` answer). The
+/// metadata fields are None when there is no answer: a stale or unknown socket, or a live
+/// producer that refused the request (see `refused`). Nothing is filled in by guesswork.
 #[pyclass(frozen, get_all, module = "vitalring")]
 #[derive(Debug, Clone)]
 pub struct ChannelInfo {
@@ -203,17 +207,99 @@ pub struct ChannelInfo {
     state: &'static str,
     /// Why the probe failed, for "unknown"; else None.
     error: Option<String>,
+    /// Why a live producer refused the `describe` request ("bad_token", ...); else None.
+    refused: Option<&'static str>,
+    /// What produces the data: "simulator", "replay", "bridge", "producer", ...
+    kind: Option<String>,
+    /// One line for people, e.g. "bed 3, scenario afib" (may be empty).
+    description: Option<String>,
+    /// Payload encoding: "json", "binary" or "unspecified".
+    encoding: Option<String>,
+    /// Ring slot size, bytes.
+    frame_size: Option<u32>,
+    /// Ring slot count.
+    frame_count: Option<u32>,
+    /// Producer epoch (as `Status.epoch` of a reader attached to it).
+    epoch: Option<u64>,
+    /// Producer pid.
+    pid: Option<u32>,
+    /// When the producer started, ms since the Unix epoch.
+    started_unix_ms: Option<u64>,
+    /// Seconds since the producer started (when listed).
+    uptime_s: Option<f64>,
+    /// Frames committed so far (when listed).
+    published: Option<u64>,
+    /// Frames committed per second since the producer started.
+    frame_rate_hz: Option<f64>,
+    /// Milliseconds since the producer's last heartbeat (a paused or hung writer shows here).
+    heartbeat_age_ms: Option<u64>,
+    /// Readers attached (when listed).
+    readers: Option<u64>,
+    /// Commands the producer accepts (`vitalring ctl`).
+    commands: Option<Vec<String>>,
+    /// Version of the request encoding the producer speaks.
+    request_version: Option<u16>,
 }
 
 #[pymethods]
 impl ChannelInfo {
     fn __repr__(&self) -> String {
-        format!(
-            "ChannelInfo(name={:?}, path={:?}, state={:?})",
+        let mut s = format!(
+            "ChannelInfo(name={:?}, path={:?}, state={:?}",
             self.name,
             self.path.display().to_string(),
             self.state
-        )
+        );
+        if let (Some(kind), Some(description)) = (&self.kind, &self.description) {
+            s.push_str(&format!(", kind={kind:?}, description={description:?}"));
+        }
+        if let (Some(size), Some(count)) = (self.frame_size, self.frame_count) {
+            s.push_str(&format!(", frame_size={size}, frame_count={count}"));
+        }
+        if let Some(refused) = self.refused {
+            s.push_str(&format!(", refused={refused:?}"));
+        }
+        s.push(')');
+        s
+    }
+}
+
+impl ChannelInfo {
+    /// The Python view of one discovery entry: its `describe` answer, if there is one, as it
+    /// came (the platform crate checked it), every metadata field None otherwise.
+    fn from_entry(c: discovery::ChannelEntry) -> Self {
+        let (state, error) = match c.liveness {
+            Liveness::Live => ("live", None),
+            Liveness::Stale => ("stale", None),
+            Liveness::Unknown(e) => ("unknown", Some(e.desc().to_lowercase())),
+        };
+        let d = c.describe;
+        Self {
+            name: c.name,
+            path: c.path,
+            live: c.liveness == Liveness::Live,
+            state,
+            error,
+            refused: c.refused.map(RequestStatus::name),
+            // A producer writes its epoch as 16 hex digits; anything else is no epoch.
+            epoch: d
+                .as_ref()
+                .and_then(|d| u64::from_str_radix(&d.epoch, 16).ok()),
+            kind: d.as_ref().map(|d| d.kind.clone()),
+            description: d.as_ref().map(|d| d.description.clone()),
+            encoding: d.as_ref().map(|d| d.encoding.clone()),
+            frame_size: d.as_ref().map(|d| d.frame_size),
+            frame_count: d.as_ref().map(|d| d.frame_count),
+            pid: d.as_ref().map(|d| d.pid),
+            started_unix_ms: d.as_ref().map(|d| d.started_unix_ms),
+            uptime_s: d.as_ref().map(|d| d.uptime_s),
+            published: d.as_ref().map(|d| d.published),
+            frame_rate_hz: d.as_ref().map(|d| d.frame_rate_hz),
+            heartbeat_age_ms: d.as_ref().map(|d| d.heartbeat_age_ms),
+            readers: d.as_ref().map(|d| d.readers),
+            request_version: d.as_ref().map(|d| d.version),
+            commands: d.map(|d| d.commands),
+        }
     }
 }
 
@@ -222,7 +308,9 @@ impl ChannelInfo {
 ///
 /// The channels of this user: the producer sockets in the default socket directory
 /// ($XDG_RUNTIME_DIR/vitalring, else /tmp/vitalring-<euid>), sorted by name, each probed with
-/// a connection that is closed at once. Only live ones unless `include_stale`. Raises OSError
+/// a `describe` request whose answer fills the metadata fields (kind, description, encoding,
+/// ring geometry, epoch, uptime, frame rate, readers, ...). Only live ones unless
+/// `include_stale`; a stale or unknown socket has None in every metadata field. Raises OSError
 /// if the directory exists but cannot be read; a missing directory is an empty list.
 #[pyfunction]
 #[pyo3(signature = (include_stale=false))]
@@ -230,20 +318,7 @@ fn channels(py: Python<'_>, include_stale: bool) -> PyResult<Vec<ChannelInfo>> {
     let list = py.detach(discovery::list_channels)?;
     Ok(list
         .into_iter()
-        .map(|c| {
-            let (state, error) = match c.liveness {
-                Liveness::Live => ("live", None),
-                Liveness::Stale => ("stale", None),
-                Liveness::Unknown(e) => ("unknown", Some(e.desc().to_lowercase())),
-            };
-            ChannelInfo {
-                name: c.name,
-                path: c.path,
-                live: c.liveness == Liveness::Live,
-                state,
-                error,
-            }
-        })
+        .map(ChannelInfo::from_entry)
         .filter(|c| include_stale || c.live)
         .collect())
 }

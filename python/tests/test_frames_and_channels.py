@@ -3,7 +3,9 @@ against real producer processes."""
 
 from __future__ import annotations
 
+import os
 import socket as pysocket
+import subprocess
 import time
 
 import numpy as np
@@ -11,6 +13,8 @@ import pandas as pd
 import pytest
 
 import vitalring
+
+from conftest import Sim, vitalring_bin
 
 
 def drain(reader, until, limit=15.0):
@@ -129,3 +133,100 @@ def test_channels_lists_the_live_producers_of_this_user(runtime_dir, channel_sim
 
     bed7.stop()
     assert [c.name for c in vitalring.channels()] == ["bed2"]
+
+
+SIM_COMMANDS = ["scenario", "pause", "resume", "alarm-test"]
+METADATA = (
+    "kind", "description", "encoding", "frame_size", "frame_count", "epoch", "pid",
+    "started_unix_ms", "uptime_s", "published", "frame_rate_hz", "heartbeat_age_ms",
+    "readers", "commands", "request_version",
+)
+
+
+def listed(name, include_stale=False):
+    """The ChannelInfo of `name` in vitalring.channels()."""
+    found = [c for c in vitalring.channels(include_stale=include_stale) if c.name == name]
+    assert len(found) == 1, f"{name} listed {len(found)} times"
+    return found[0]
+
+
+def test_channels_carry_what_each_producer_says_about_its_channel(runtime_dir, channel_sim):
+    # Two producers that differ in everything describe reports: scenario (the description),
+    # encoding and ring geometry.
+    afib = channel_sim(
+        "bed2", "--duration", "30", "--scenario", "afib", "--encoding", "binary",
+        "--frames", "512", "--frame-size", "1024",
+    )
+    normal = channel_sim("bed7", "--duration", "30")
+
+    bed2, bed7 = vitalring.channels()
+    assert (bed2.name, bed7.name) == ("bed2", "bed7")
+    assert (bed2.kind, bed2.description, bed2.encoding) == ("simulator", "scenario afib", "binary")
+    assert (bed7.kind, bed7.description, bed7.encoding) == ("simulator", "scenario normal", "json")
+    assert (bed2.frame_size, bed2.frame_count) == (1024, 512)
+    assert (bed7.frame_size, bed7.frame_count) == (4096, 2048)
+    assert (bed2.pid, bed7.pid) == (afib.proc.pid, normal.proc.pid)
+    assert bed2.commands == SIM_COMMANDS and bed7.commands == SIM_COMMANDS
+    assert bed2.refused is None and bed2.request_version == 1
+    now_ms = time.time() * 1000
+    for c in (bed2, bed7):
+        assert 0 < c.started_unix_ms <= now_ms
+        assert c.uptime_s >= 0 and c.published >= 0 and c.frame_rate_hz >= 0
+        assert c.heartbeat_age_ms >= 0
+        assert c.readers == 0
+    assert bed2.epoch != bed7.epoch
+    assert "scenario afib" in repr(bed2) and "frame_count=512" in repr(bed2)
+
+    # The epoch is the one a reader attached to the channel sees, and the reader is counted.
+    reader = vitalring.connect(channel="bed2")
+    first = reader.read(timeout=5)
+    assert isinstance(first, vitalring.Status) and first.state == "connected"
+    assert first.epoch == bed2.epoch
+    drain(reader, lambda: reader.stats["delivered"] >= 20)
+    again = listed("bed2")
+    assert again.readers == 1
+    assert again.epoch == bed2.epoch
+    assert again.published >= 20 and again.frame_rate_hz > 0
+    assert again.uptime_s >= bed2.uptime_s
+
+    # The description is the producer's now, not a copy from start-up.
+    subprocess.run(
+        [str(vitalring_bin()), "ctl", "bed7", "scenario", "tachycardia"],
+        check=True, capture_output=True, timeout=30,
+    )
+    assert listed("bed7").description == "scenario tachycardia"
+
+
+def test_beds_of_one_simulator_are_listed_with_their_own_description(runtime_dir):
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime_dir))
+    sim = Sim(runtime_dir / "vitalring" / "bed2.sock", ["--beds", "2", "--duration", "30"],
+              env=env, socket_arg=False)
+    try:
+        deadline = time.monotonic() + 20
+        while len(vitalring.channels()) < 2:
+            if time.monotonic() > deadline:
+                pytest.fail(f"hang guard: beds not listed: {vitalring.channels(True)}")
+            time.sleep(0.05)
+        bed1, bed2 = vitalring.channels()
+        assert (bed1.name, bed1.description) == ("bed1", "bed 1, scenario normal")
+        assert (bed2.name, bed2.description) == ("bed2", "bed 2, scenario bradycardia")
+        assert bed1.pid == bed2.pid == sim.proc.pid
+        assert bed1.epoch != bed2.epoch
+    finally:
+        sim.stop()
+
+
+def test_a_killed_producer_is_stale_and_has_no_metadata(runtime_dir, channel_sim):
+    sim = channel_sim("bed4", "--duration", "30", "--scenario", "afib")
+    assert listed("bed4").description == "scenario afib"
+    # SIGKILL: the producer cannot remove its socket.
+    sim.proc.kill()
+    sim.proc.wait(timeout=20)
+    assert sim.socket.exists()
+
+    assert vitalring.channels() == []
+    stale = listed("bed4", include_stale=True)
+    assert (stale.state, stale.live, stale.error, stale.refused) == ("stale", False, None, None)
+    for field in METADATA:
+        assert getattr(stale, field) is None, f"{field} of a stale channel"
+    assert "kind=" not in repr(stale)

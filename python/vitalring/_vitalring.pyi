@@ -71,13 +71,32 @@ class Frames:
     def __len__(self) -> int: ...
 
 class ChannelInfo:
-    """A producer socket in the default socket directory (vitalring.channels)."""
+    """A producer socket in the default socket directory (vitalring.channels), and the
+    producer's own description of its channel when it was listed. Every metadata field (kind
+    onwards) is None when the producer gave no description: a stale or unknown socket, or a
+    live producer that refused the request (see refused)."""
 
     name: str
     path: pathlib.Path
     live: bool
     state: str
     error: Optional[str]
+    refused: Optional[str]
+    kind: Optional[str]
+    description: Optional[str]
+    encoding: Optional[str]
+    frame_size: Optional[int]
+    frame_count: Optional[int]
+    epoch: Optional[int]
+    pid: Optional[int]
+    started_unix_ms: Optional[int]
+    uptime_s: Optional[float]
+    published: Optional[int]
+    frame_rate_hz: Optional[float]
+    heartbeat_age_ms: Optional[int]
+    readers: Optional[int]
+    commands: Optional[List[str]]
+    request_version: Optional[int]
 
 def channels(include_stale: bool = False) -> List[ChannelInfo]: ...
 

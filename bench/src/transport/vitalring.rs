@@ -84,6 +84,16 @@ pub fn open_writer(ctx: &PeerContext) -> Result<VitalringSink, BenchError> {
     let mut config = ProducerConfig::new(CHANNEL);
     config.socket_path = Some(socket_path(ctx));
     config.geometry = geometry(ctx)?;
+    // Only what went wrong: the attach/detach lines of every run would bury the report.
+    config.log = Some(std::sync::Arc::new(|e: &vitalring_linux::ServeEvent| {
+        use vitalring_linux::ServeEvent as E;
+        if !matches!(
+            e,
+            E::Served { .. } | E::Answered { .. } | E::Attached { .. } | E::Detached { .. }
+        ) {
+            eprintln!("vitalring-bench: producer: {e}");
+        }
+    }));
     let producer = SharedMemoryProducer::create(config)
         .map_err(|e| BenchError::Unsupported(format!("vitalring producer: {e}")))?;
     Ok(VitalringSink {

@@ -13,7 +13,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event};
+use crossterm::event::Event;
 use vitalring_core::source::{ConnectionState, SensorErrorKind, SensorEvent};
 
 use crate::args::{MonitorArgs, MonitorOutput};
@@ -21,6 +21,7 @@ use crate::clock::{duration_ns, since_ns, wall_ns};
 use crate::error::{CliError, CliResult};
 use crate::link::{self, Source};
 use crate::signals::Stop;
+use crate::terminal::{Flow, Tty};
 use state::{Limits, MonitorState};
 
 /// How the monitor shows what it receives.
@@ -252,6 +253,16 @@ fn run_tui(
     // restores the terminal before the previous hook prints the panic.
     let mut terminal = ratatui::try_init()
         .map_err(|e| CliError::failure(format!("cannot set up the terminal: {e}")))?;
+    // Keys are read only after the watched terminal's own poll saw it alive, never in
+    // crossterm's wait (which spins for ever once the terminal hangs up): see
+    // `crate::terminal`.
+    let tty = match Tty::watch() {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = ratatui::try_restore();
+            return Err(e);
+        }
+    };
     let start = Instant::now();
     let mut next_frame = 0;
     let mut next_status = STATUS_NS;
@@ -259,6 +270,10 @@ fn run_tui(
     let result = loop {
         let now = since_ns(start);
         state.tick(now);
+        // Before the stop flag: a hung-up terminal also sends SIGHUP, and is an error.
+        if let Err(gone) = tty.check() {
+            break Err(gone.into());
+        }
         if stop.requested() || duration_ns.is_some_and(|d| now >= d) {
             break Ok(());
         }
@@ -275,27 +290,20 @@ fn run_tui(
         if now >= next_frame {
             next_frame = now + FRAME_NS;
             if let Err(e) = terminal.draw(|f| tui::draw_scaled(f, &state, scale)) {
-                break Err(CliError::failure(format!("cannot draw: {e}")));
+                break Err(tty.draw_error(&e));
             }
-            match keys(&mut state) {
-                Ok(true) => break Ok(()),
-                Ok(false) => {}
-                Err(e) => break Err(CliError::failure(format!("cannot read keys: {e}"))),
+            // Pending keys into `tui::on_key`.
+            let keys = tty.events(Duration::ZERO, |ev| match ev {
+                Event::Key(k) if tui::on_key(&mut state, k) == tui::KeyAction::Quit => Flow::Quit,
+                _ => Flow::Continue,
+            });
+            match keys {
+                Ok(Flow::Quit) => break Ok(()),
+                Ok(Flow::Continue) => {}
+                Err(e) => break Err(e),
             }
         }
     };
-    ratatui::restore();
+    tty.restore(terminal);
     result
-}
-
-/// Drains pending terminal events into [`tui::on_key`]; true on a quit key.
-fn keys(state: &mut MonitorState) -> io::Result<bool> {
-    while event::poll(Duration::ZERO)? {
-        if let Event::Key(k) = event::read()? {
-            if tui::on_key(state, &k) == tui::KeyAction::Quit {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
 }

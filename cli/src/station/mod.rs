@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers};
 use vitalring_core::source::SensorEvent;
 use vitalring_linux::discovery::{self, ChannelEntry, Liveness};
 
@@ -32,6 +32,7 @@ use crate::link::{self, Source, POLL_BATCH};
 use crate::monitor::state::{Alarm, Limits, MonitorState};
 use crate::monitor::{tui, Mode};
 use crate::signals::Stop;
+use crate::terminal::{Flow, Tty};
 use args::StationArgs;
 
 /// Period of the directory scan.
@@ -611,12 +612,6 @@ enum View {
     Bed(String),
 }
 
-/// What a key asks for.
-enum KeyAction {
-    Quit,
-    None,
-}
-
 fn run_tui(
     station: &mut Station,
     scans: &Receiver<io::Result<Vec<ChannelEntry>>>,
@@ -628,6 +623,15 @@ fn run_tui(
     // restores the terminal before the previous hook prints the panic.
     let mut terminal = ratatui::try_init()
         .map_err(|e| CliError::failure(format!("cannot set up the terminal: {e}")))?;
+    // Keys are waited for in the watched terminal's own poll, never in crossterm's (which
+    // spins for ever once the terminal hangs up): see `crate::terminal`.
+    let tty = match Tty::watch() {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = ratatui::try_restore();
+            return Err(e);
+        }
+    };
     let start = Instant::now();
     let mut next_frame = 0;
     let mut next_status = STATUS_NS;
@@ -639,6 +643,10 @@ fn run_tui(
     let result = loop {
         let now = since_ns(start);
         station.tick(now);
+        // Before the stop flag: a hung-up terminal also sends SIGHUP, and is an error.
+        if let Err(gone) = tty.check() {
+            break Err(gone.into());
+        }
         if stop.requested() || end.is_some_and(|d| now >= d) {
             break Ok(());
         }
@@ -698,7 +706,7 @@ fn run_tui(
                 }
             });
             if let Err(e) = drawn {
-                break Err(CliError::failure(format!("cannot draw: {e}")));
+                break Err(tty.draw_error(&e));
             }
         }
         let now = since_ns(start);
@@ -708,6 +716,7 @@ fn run_tui(
             .min(now + MAX_WAIT_NS)
             .saturating_sub(now);
         match keys(
+            &tty,
             station,
             &mut view,
             &mut selected,
@@ -715,12 +724,12 @@ fn run_tui(
             sel,
             cols,
         ) {
-            Ok(KeyAction::Quit) => break Ok(()),
-            Ok(KeyAction::None) => {}
-            Err(e) => break Err(CliError::failure(format!("cannot read keys: {e}"))),
+            Ok(Flow::Quit) => break Ok(()),
+            Ok(Flow::Continue) => {}
+            Err(e) => break Err(e),
         }
     };
-    ratatui::restore();
+    tty.restore(terminal);
     result
 }
 
@@ -728,30 +737,29 @@ fn run_tui(
 /// selection, Enter opens the bed, `q` or Ctrl-C quits. Bed view: Esc (or Backspace) goes
 /// back to the grid, Left/Right show the previous/next bed, `q` or Ctrl-C quits.
 fn keys(
+    tty: &Tty,
     station: &Station,
     view: &mut View,
     selected: &mut Option<String>,
     wait: Duration,
     sel: usize,
     cols: usize,
-) -> io::Result<KeyAction> {
+) -> CliResult<Flow> {
     let mut sel = sel;
     let n = station.beds.len();
-    let mut timeout = wait;
-    while event::poll(timeout)? {
-        timeout = Duration::ZERO;
-        let Event::Key(k) = event::read()? else {
-            continue;
+    tty.events(wait, |ev| {
+        let Event::Key(k) = ev else {
+            return Flow::Continue;
         };
         if k.kind != KeyEventKind::Press {
-            continue;
+            return Flow::Continue;
         }
         let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl_c || matches!(k.code, KeyCode::Char('q' | 'Q')) {
-            return Ok(KeyAction::Quit);
+            return Flow::Quit;
         }
         if n == 0 {
-            continue;
+            return Flow::Continue;
         }
         let cols = cols.max(1);
         match (&*view, k.code) {
@@ -774,8 +782,8 @@ fn keys(
             _ => {}
         }
         *selected = station.beds.get(sel).map(|b| b.name.clone());
-    }
-    Ok(KeyAction::None)
+        Flow::Continue
+    })
 }
 
 #[cfg(test)]
