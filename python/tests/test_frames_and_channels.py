@@ -35,7 +35,9 @@ def drain(reader, until, limit=15.0):
 def test_vitals_frame_is_na_where_the_producer_sent_no_value(pattern_producer):
     frames = 400
     p = pattern_producer(frames)
-    reader = vitalring.connect(channel="pattern", socket=p.socket)
+    # The producer starts publishing as soon as our handshake is served, possibly before we
+    # attach: start at the oldest frame the ring holds so frame 0 is ours too.
+    reader = vitalring.connect(channel="pattern", socket=p.socket, start="oldest")
     recs = drain(reader, lambda: reader.stats["position"] >= frames)
     s = reader.stats
     assert s["dropped_lapped"] == s["dropped_overwritten"] == s["rejected"] == 0, s
