@@ -366,7 +366,7 @@ fn connect_inner(
     channel: &str,
     token: Option<&Token>,
     options: &ConnectOptions,
-    want_page: bool,
+    mut want_page: bool,
     mut on_busy: impl FnMut(&HandshakeError, Duration),
 ) -> Result<Attached, HandshakeError> {
     let give_up = std::time::Instant::now() + options.busy_retry;
@@ -376,6 +376,13 @@ fn connect_inner(
             .and_then(ReceivedRing::map)
         {
             Ok(a) => return Ok(a),
+            // A producer of the first version knows no Hello flags: it refuses the status-page
+            // flag as a malformed Hello. Ask again as a version-1 reader (no lease; it polls).
+            // Our own Hello is well-formed, so only such a producer answers this way.
+            Err(HandshakeError::Refused(Status::Malformed)) if want_page => {
+                want_page = false;
+                continue;
+            }
             Err(e) if e.is_busy() => e,
             Err(e) => return Err(e),
         };
