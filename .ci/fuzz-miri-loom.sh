@@ -27,7 +27,9 @@ FUZZ_TARGETS=(slot_bytes header_bytes json_vitals json_waveform json_nesting bin
 # libFuzzer's default limit (the largest seed, at least 4096 bytes) would never try them.
 MAX_SLOT_TARGETS=" slot_bytes json_vitals json_waveform json_nesting "
 start=$(date +%s)
-step() { printf '\n=== %s (%d s)\n' "$*" "$(($(date +%s) - start))"; }
+step() { printf '\n=== %s (%d s; disk free: %s)\n' "$*" "$(($(date +%s) - start))" "$(df -h --output=avail "$TARGET_ROOT" 2>/dev/null | tail -n 1 | tr -d ' ')"; }
+# VR_CI_CLEAN=1 (set by .ci/run under CI): delete each build tree once its stage is done.
+drop() { if [[ "${VR_CI_CLEAN:-0}" == 1 ]]; then echo "(freeing $*)"; rm -rf "$@"; fi; }
 
 step "toolchain: nightly with miri and rust-src"
 if ! rustup toolchain list | grep -q '^nightly'; then
@@ -79,6 +81,7 @@ if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
             -- -max_total_time="$FUZZ_SECONDS" "${max_len[@]}" -print_final_stats=1 2>&1 | tail -n 12)
         rm -rf "$work"
     done
+    drop "$TARGET_ROOT/fuzz" "$TARGET_ROOT/fuzz-stable"
 fi
 
 if [[ -n "$miri_pid" ]]; then
@@ -92,6 +95,7 @@ if [[ -n "$miri_pid" ]]; then
         echo "miri failed (exit $miri_status)" >&2
         exit "$miri_status"
     fi
+    drop "$TARGET_ROOT/miri"
 fi
 
 if [[ "${SKIP_LOOM:-0}" != 1 ]]; then
@@ -124,6 +128,7 @@ if [[ "${SKIP_LOOM:-0}" != 1 ]]; then
         fi
         grep -Em1 "wrong frame for index|rejected:" "$mutant_log"
         rm -f "$mutant_log"
+        drop "$TARGET_ROOT/loom-mutant-$mutant"
     done
 fi
 
@@ -148,6 +153,7 @@ if [[ "${SKIP_LOOM:-0}" != 1 ]]; then
         fi
         echo "failed as required"
     done
+    drop "$TARGET_ROOT/loom" "$TARGET_ROOT/loom-wake-mutant"
 fi
 # --- end of the wake-up block ---
 
