@@ -102,6 +102,28 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
+    // The JSON vitals codec: the canonical fast path (what `payload::encode`/`decode` use for
+    // vitalring's own frames) and the general `serde-json-core` path beside it.
+    let mut g = c.benchmark_group("json");
+    let Record::Vitals(v) = vitals() else {
+        unreachable!()
+    };
+    let mut text = [0u8; 256];
+    let len = payload::json::encode_vitals(&v, &mut text).unwrap();
+    g.bench_function("vitals_encode_canonical", |b| {
+        b.iter(|| payload::json::encode_vitals(black_box(&v), &mut text).unwrap())
+    });
+    g.bench_function("vitals_encode_general", |b| {
+        b.iter(|| payload::json::encode_vitals_general(black_box(&v), &mut text).unwrap())
+    });
+    g.bench_function("vitals_decode_canonical", |b| {
+        b.iter(|| payload::json::decode_vitals(black_box(&text[..len])).unwrap())
+    });
+    g.bench_function("vitals_decode_general", |b| {
+        b.iter(|| payload::json::decode_vitals_general(black_box(&text[..len])).unwrap())
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("frame");
     let meta = FrameMeta {
         frame_type: FrameType::Vitals,

@@ -53,7 +53,8 @@ pub enum RejectReason {
     },
     /// `dataSize` exceeds the slot's capacity.
     DataSize(u32),
-    /// Bytes that must be zero are not (reserved, padding, or the data tail past `dataSize`).
+    /// Bytes that must be zero are not (the reserved bytes or the padding). The tail past
+    /// `dataSize` is not read: a non-zero byte there fails the CRC or changes nothing.
     NonZeroPadding,
     /// Unknown `type`.
     FrameType(u8),
@@ -97,8 +98,6 @@ pub struct RawSlot<'p> {
     pub header: SlotHeader,
     /// The payload: `dataSize` bytes when `dataSize` fits the slot, otherwise empty.
     pub payload: &'p [u8],
-    /// Whether every byte from the end of the payload to the CRC field is zero.
-    pub tail_is_zero: bool,
     /// The stored CRC.
     pub crc32: u32,
     /// The last 4 bytes of the slot.
@@ -167,7 +166,7 @@ pub fn check<'p>(
             computed,
         });
     }
-    if !raw.tail_is_zero || raw.padding != 0 || h.reserved != 0 {
+    if raw.padding != 0 || h.reserved != 0 {
         return Err(RejectReason::NonZeroPadding);
     }
     let expected = index as u32;
@@ -247,15 +246,10 @@ impl SlotView {
         };
         let ds = header.data_size as usize;
         let body = &bytes[SLOT_HEADER_SIZE..f - 8];
-        let (payload, tail) = if ds <= body.len() {
-            body.split_at(ds)
-        } else {
-            (&[][..], body)
-        };
+        let payload = body.get(..ds).unwrap_or(&[]);
         let raw = RawSlot {
             header,
             payload,
-            tail_is_zero: tail.iter().fold(0u8, |acc, b| acc | b) == 0,
             crc32: word(f - 8),
             padding: word(f - 4),
         };

@@ -162,6 +162,8 @@ impl<R: Region> Writer<R> {
         let per_slot = self.geometry.frame_size() as usize / 4;
         let slot_start = self.geometry.slot_of(index) * per_slot;
         let slot = self.slot_words(&view, index);
+        let frame_count = u64::from(self.geometry.frame_count());
+        let old_len = previous_len(slot, index, frame_count, self.geometry.payload_capacity());
         write_slot(
             &view,
             slot_start,
@@ -170,6 +172,7 @@ impl<R: Region> Writer<R> {
             meta,
             payload,
             self.geometry.slot_size().bytes(),
+            old_len,
         );
         view.store_write_index(index + 1);
         view.store_heartbeat(heartbeat_value(now));
@@ -243,6 +246,36 @@ impl<R: Region> Writer<R> {
     }
 }
 
+/// Every this many laps of the ring, the writer scans a slot's whole tail instead of trusting
+/// the previous frame's `dataSize` (see [`previous_len`]): a tail dirtied by something other
+/// than the writer (a memory fault) is cleared within this many laps.
+pub const SCRUB_LAPS: u64 = 64;
+
+/// How many payload bytes the previous frame in `index`'s slot left, when the writer can trust
+/// that figure: the slot holds the cleanly committed frame `index - frame_count` (so every
+/// byte past its `dataSize` is zero — this writer wrote it) and this is not a scrub lap.
+/// `None` means "scan the whole tail": the first lap, every [`SCRUB_LAPS`]-th lap, and any
+/// slot whose `commit` word is not the previous lap's committed word (a torn or foreign slot).
+fn previous_len(
+    slot: &[AtomicU32],
+    index: u64,
+    frame_count: u64,
+    capacity: usize,
+) -> Option<usize> {
+    let lap = index / frame_count.max(1);
+    if lap.is_multiple_of(SCRUB_LAPS) {
+        return None;
+    }
+    // Relaxed: the single writer re-reads its own earlier stores (no other process writes the
+    // ring), so program order is enough.
+    let commit = slot.get(1)?.load(Ordering::Relaxed);
+    if commit != committed_word(index - frame_count) {
+        return None;
+    }
+    let len = slot.get(5)?.load(Ordering::Relaxed) as usize;
+    (len <= capacity).then_some(len)
+}
+
 /// A wall-clock heartbeat value that can never be mistaken for [`HEARTBEAT_STOPPED`].
 fn heartbeat_value(now: UnixMs) -> u64 {
     now.0.min(HEARTBEAT_STOPPED - 1)
@@ -252,10 +285,12 @@ fn heartbeat_value(now: UnixMs) -> u64 {
 ///
 /// The payload area (`[24, frame_size - 8)`) is written 64 bits wide where the region allows
 /// it ([`RegionRef::wide_words`]), 32 bits otherwise. Only the words that change are stored:
-/// the payload, then, past it, only the words that are not zero already (each is loaded first;
+/// the payload, then the words the previous frame in this slot used past it (`old_len`, see
+/// [`previous_len`]) or, on a scrub, only the words that are not zero already (each is loaded first;
 /// a load of a line the reader also holds costs no transfer between the cores, a store does).
 /// Every byte past `dataSize` is therefore zero in every committed frame, as the wire format
-/// requires, whatever the slot held before (a shorter or longer frame, a torn write, a fault).
+/// requires, whatever the slot held before (a shorter or longer frame, a torn write); a byte
+/// dirtied by a fault is cleared on the slot's next scrub lap.
 #[allow(
     clippy::too_many_arguments,
     reason = "one private call site; a struct would only rename the arguments"
@@ -268,6 +303,7 @@ fn write_slot(
     meta: FrameMeta,
     payload: &[u8],
     frame_size: usize,
+    old_len: Option<usize>,
 ) {
     if slot.len() < SLOT_HEADER_SIZE / 4 + 2 {
         // Unreachable: the region length was checked against the geometry in `create`.
@@ -305,12 +341,12 @@ fn write_slot(
         None
     };
     match wide {
-        Some(area) => write_area(area, payload),
+        Some(area) => write_area(area, payload, old_len),
         None => {
             let area = slot
                 .get(SLOT_HEADER_SIZE / 4..slot.len() - 2)
                 .unwrap_or(&[]);
-            write_area(area, payload);
+            write_area(area, payload, old_len);
         }
     }
 
@@ -327,11 +363,14 @@ fn write_slot(
     slot[1].store(committed_word(index), Ordering::Relaxed);
 }
 
-/// Stores `payload` into the payload area `area` (zero-padded to a whole word) and zeros every
-/// word after it that is not zero already. No bounds check per word: the payload fits (checked
-/// by `publish`), and the zips stop at the shorter side.
+/// Stores `payload` into the payload area `area` (zero-padded to a whole word), then zeros what
+/// the previous frame left past it: with `old_len` known, the words up to the end of those
+/// `old_len` bytes (stored without a look: they held the old payload); with `None`, every
+/// later word that is not zero already (each is loaded first; a load of a line the reader also
+/// holds costs no transfer between the cores, a store does). No bounds check per word: the
+/// payload fits (checked by `publish`), and the zips stop at the shorter side.
 #[inline(always)]
-fn write_area<W: Word>(area: &[W], payload: &[u8]) {
+fn write_area<W: Word>(area: &[W], payload: &[u8], old_len: Option<usize>) {
     let mut chunks = payload.chunks_exact(W::BYTES);
     let mut words = area.iter();
     // Chunks first: `zip` takes from its left side first, so no word is skipped when the
@@ -349,9 +388,20 @@ fn write_area<W: Word>(area: &[W], payload: &[u8]) {
             word.store_le(u64::from_le_bytes(b));
         }
     }
-    for word in words {
-        if word.load_le() != 0 {
-            word.store_le(0);
+    match old_len {
+        Some(old) => {
+            let written = payload.len().div_ceil(W::BYTES);
+            let stale = old.div_ceil(W::BYTES).saturating_sub(written);
+            for word in words.take(stale) {
+                word.store_le(0);
+            }
+        }
+        None => {
+            for word in words {
+                if word.load_le() != 0 {
+                    word.store_le(0);
+                }
+            }
         }
     }
 }
@@ -365,7 +415,6 @@ mod tests {
     use std::vec::Vec;
 
     use super::*;
-    use crate::frame::RejectReason;
     use crate::layout::HEADER_SIZE;
     use crate::region::{Access, SharedHeader};
     use crate::ring::Ring;
@@ -475,9 +524,11 @@ mod tests {
     }
 
     /// A byte dirtied past the end of every frame the writer wrote (something other than the
-    /// writer: a memory fault) is never delivered, and the next frame in that slot clears it.
+    /// writer: a memory fault) changes no delivered value (readers never read the tail), and
+    /// the writer's next scrub of that slot ([`SCRUB_LAPS`]) clears it, so the slot is again
+    /// byte-for-byte the reference encoding for readers that check the whole slot.
     #[test]
-    fn a_dirty_tail_the_writer_never_wrote_is_rejected_then_cleared_by_the_next_frame() {
+    fn a_dirty_tail_changes_no_value_and_the_next_scrub_lap_clears_it() {
         let g = Geometry::new(128, 2).unwrap();
         for wide in [true, false] {
             let mut w = writer(g, wide);
@@ -490,20 +541,29 @@ mod tests {
             // Byte 100 of slot 0 (index 2's slot): past any frame's end (24 + 10 bytes).
             w.region().flip_bit(g.slot_offset(0) + 100, 2).unwrap();
             let mut reread = reader_at(&w, 2);
-            assert!(matches!(
-                reread.poll(),
-                Poll::Rejected {
-                    index: 2,
-                    reason: RejectReason::NonZeroPadding
-                }
-            ));
-            for _ in 0..4 {
-                w.publish(meta(), &payload, UnixMs(2)).unwrap();
+            match reread.poll() {
+                Poll::Frame(v) => assert_eq!(v.payload, &payload[..]),
+                other => panic!("wide {wide}: {other:?}"),
+            }
+            // The first index of slot 0 on a scrub lap.
+            let scrub = SCRUB_LAPS * u64::from(g.frame_count());
+            let mut cleared_at = None;
+            while w.published() <= scrub {
+                let index = w.publish(meta(), &payload, UnixMs(2)).unwrap();
                 match r.poll() {
                     Poll::Frame(v) => assert_eq!(v.payload, &payload[..]),
-                    other => panic!("wide {wide}: {other:?}"),
+                    other => panic!("wide {wide}, index {index}: {other:?}"),
+                }
+                let mut expected = vec![0u8; g.frame_size() as usize];
+                frame::encode_slot(index, meta(), &payload, &mut expected).unwrap();
+                if g.slot_of(index) == 0
+                    && cleared_at.is_none()
+                    && slot_bytes(&w, index) == expected
+                {
+                    cleared_at = Some(index);
                 }
             }
+            assert_eq!(cleared_at, Some(scrub), "wide {wide}");
         }
     }
 

@@ -165,8 +165,10 @@ proptest! {
         );
     }
 
+    /// A flip anywhere but the tail (past `dataSize`, before the CRC) is rejected; a flip in
+    /// the tail is never read, so the frame is still the same frame (same payload bytes).
     #[test]
-    fn a_committed_slot_with_any_single_bit_flipped_is_never_valid(
+    fn a_committed_slot_with_any_single_bit_flipped_is_never_a_wrong_value(
         v in vitals_with(centi_temp()), enc in encoding(), index in any::<u64>(),
         size_shift in 0u32..3, pos in any::<prop::sample::Index>(), bit in 0u8..8,
     ) {
@@ -178,13 +180,49 @@ proptest! {
         let mut bad = slot.clone();
         let at = pos.index(f);
         bad[at] ^= 1 << bit;
-        prop_assert!(SlotView::new_checked(&bad, Some(index)).is_err(), "flip at {} accepted", at);
-        // Without an expected index, commit and sequence number must still agree.
-        prop_assert!(SlotView::new_checked(&bad, None).is_err());
+        if in_tail(&slot, at) {
+            let got = SlotView::new_checked(&bad, Some(index)).expect("a tail flip changes no value");
+            prop_assert_eq!(got.payload, view.payload);
+        } else {
+            prop_assert!(SlotView::new_checked(&bad, Some(index)).is_err(), "flip at {} accepted", at);
+            // Without an expected index, commit and sequence number must still agree.
+            prop_assert!(SlotView::new_checked(&bad, None).is_err());
+        }
+    }
+
+    /// The one single-bit fault the CRC catches only with probability 1 - 2^-32 since readers
+    /// stopped reading the tail: a flip that lowers `dataSize` (the dropped payload bytes then
+    /// count as zero). Here the CRC is made to miss it on purpose (recomputed over the
+    /// shortened frame): every record type the product defines still never decodes to a
+    /// different value — a vitals or waveform payload cut short is rejected by its decoder.
+    #[test]
+    fn a_lowered_data_size_that_the_crc_misses_never_decodes_to_another_record(
+        v in vitals_with(centi_temp()), c in chunk(), waveform in any::<bool>(),
+        enc in encoding(), index in any::<u64>(), pick in any::<prop::sample::Index>(),
+    ) {
+        let record = if waveform { Record::Waveform(c) } else { Record::Vitals(v) };
+        let slot = encode(&record, enc, index, 4096);
+        let len = u32::from_le_bytes(slot[20..24].try_into().unwrap());
+        // One of the bits set in `dataSize` (every payload here is at least 1 byte).
+        let set: Vec<u32> = (0..32).filter(|b| len & (1 << b) != 0).collect();
+        let bit = set[pick.index(set.len())];
+        let short = (len & !(1 << bit)) as usize;
+        let view = SlotView::new_checked(&slot, Some(index)).unwrap();
+        let mut buf = [0u8; MAX_ENCODED_LEN];
+        buf[..short].copy_from_slice(&view.payload[..short]);
+        let forged = {
+            let mut b = vec![0u8; 4096];
+            frame::encode_slot(index, view.meta, &buf[..short], &mut b).unwrap();
+            b
+        };
+        let got = SlotView::new_checked(&forged, Some(index)).expect("the CRC was made to match");
+        if let Ok(decoded) = payload::decode(got.meta.frame_type, enc, got.payload) {
+            prop_assert_eq!(decoded, record, "{} bytes cut to {}", len, short);
+        }
     }
 
     #[test]
-    fn a_committed_slot_with_any_byte_changed_is_never_valid(
+    fn a_committed_slot_with_any_byte_changed_is_never_a_wrong_value(
         c in chunk(), enc in encoding(), index in any::<u64>(),
         pos in any::<prop::sample::Index>(), xor in 1u8..,
     ) {
@@ -194,10 +232,15 @@ proptest! {
         let at = pos.index(f);
         bad[at] ^= xor;
         let got = SlotView::new_checked(&bad, Some(index));
-        prop_assert!(
-            matches!(got, Err(SlotError::Rejected(_) | SlotError::NotCommitted(_))),
-            "byte {} ^ {:#x}: {:?}", at, xor, got
-        );
+        if in_tail(&slot, at) {
+            let original = SlotView::new_checked(&slot, Some(index)).unwrap();
+            prop_assert_eq!(got.map(|v| v.payload), Ok(original.payload));
+        } else {
+            prop_assert!(
+                matches!(got, Err(SlotError::Rejected(_) | SlotError::NotCommitted(_))),
+                "byte {} ^ {:#x}: {:?}", at, xor, got
+            );
+        }
     }
 
     #[test]
@@ -210,6 +253,12 @@ proptest! {
             prop_assert_eq!(u32::from_le_bytes(bytes[4..8].try_into().unwrap()), committed_word(view.index));
         }
     }
+}
+
+/// Whether byte `at` of the valid slot `slot` lies in its tail: past the payload, before the CRC.
+fn in_tail(slot: &[u8], at: usize) -> bool {
+    let len = u32::from_le_bytes(slot[20..24].try_into().unwrap()) as usize;
+    (24 + len..slot.len() - 8).contains(&at)
 }
 
 fn encode(record: &Record, enc: Encoding, index: u64, f: usize) -> Vec<u8> {

@@ -139,9 +139,14 @@ fn check_header(data: &[u8]) {
 }
 
 /// `json_vitals`: arbitrary bytes as a JSON vitals payload. Whatever is delivered is what
-/// serde_json reads from the same bytes.
+/// serde_json reads from the same bytes, and the canonical fast path agrees with the general
+/// decoder wherever it accepts.
 pub fn json_vitals(data: &[u8]) {
     nesting::agrees_with_serde_json(FrameType::Vitals, data);
+    // The canonical fast path never reads a record the general decoder would not.
+    if let Some(fast) = json::canonical::decode_vitals(data) {
+        assert_eq!(json::decode_vitals_general(data), Ok(fast));
+    }
     if let Ok(v) = json::decode_vitals(data) {
         // The raw parse may hold out-of-range values; `payload::decode` must refuse those.
         let full = payload::decode(FrameType::Vitals, Encoding::Json, data);

@@ -163,8 +163,9 @@ impl<R: Region> FaultInjector<R> {
     }
 
     /// A writer that stopped half-way through frame `index`: `commit` becomes the *writing*
-    /// word for `index`, and the second half of the payload area is garbled (the writer had
-    /// not got there yet). `writeIndex` is not touched:
+    /// word for `index`, and everything from the middle of the frame's payload (by its
+    /// `dataSize`) to the CRC field is garbled (the writer had not got there yet).
+    /// `writeIndex` is not touched:
     ///
     /// - called with the writer's next index (`writer.published()`), it is a crash before the
     ///   commit: `writeIndex` does not cover the slot, so no reader looks at it, and the frame
@@ -176,7 +177,9 @@ impl<R: Region> FaultInjector<R> {
     /// [`FaultError::Region`].
     pub fn tear(&self, index: u64) -> Result<(), FaultError> {
         self.poke_slot_word(index, SLOT_COMMIT_OFFSET, writing_word(index))?;
-        let half = self.geometry.payload_capacity() / 2;
+        let base = self.geometry.slot_offset(index);
+        let data_size = self.view().peek_word(base + 20).unwrap_or(0) as usize;
+        let half = data_size.min(self.geometry.payload_capacity()) / 2;
         self.garble_payload(index, half, 0xA5A5_A5A5)
     }
 

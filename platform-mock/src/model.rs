@@ -764,9 +764,11 @@ mod tests {
                 payload: b"{\"hr\":999,\"spo2\":1,\"rr\":1}".to_vec(),
             },
             Op::Heartbeat,
+            // A bit of the heartbeat's timestamp (covered by the CRC). A flip in its tail
+            // (past `dataSize`) would be delivered unchanged: readers never read the tail.
             Op::FlipBit {
                 back: 0,
-                offset: 30,
+                offset: 9,
                 bit: 1,
             },
             Op::TornWrite { advance: true },

@@ -17,6 +17,7 @@
 //! cannot exhaust the decoding thread's stack, and a key's bytes are its name, so the
 //! duplicate-key and required-key rules see the same keys any other JSON parser sees.
 
+pub mod canonical;
 mod scan;
 
 pub use scan::MAX_DEPTH;
@@ -121,11 +122,25 @@ fn parse<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, PayloadError> {
         .map_err(|e| PayloadError::Json(JsonError::Schema(e)))
 }
 
-/// Parses a JSON vitals payload (ranges are checked by [`crate::payload::decode`]).
+/// Parses a JSON vitals payload (ranges are checked by [`crate::payload::decode`]): the
+/// canonical form vitalring writes by the fast path ([`canonical::decode_vitals`]), anything
+/// else by [`decode_vitals_general`].
 ///
 /// # Errors
 /// [`PayloadError::Json`] or [`PayloadError::PartialNibp`].
 pub fn decode_vitals(payload: &[u8]) -> Result<VitalsRecord, PayloadError> {
+    match canonical::decode_vitals(payload) {
+        Some(v) => Ok(v),
+        None => decode_vitals_general(payload),
+    }
+}
+
+/// Parses any JSON vitals payload: the bounded scan, then `serde-json-core` (the decoder of
+/// record; the canonical fast path must agree with it).
+///
+/// # Errors
+/// [`PayloadError::Json`] or [`PayloadError::PartialNibp`].
+pub fn decode_vitals_general(payload: &[u8]) -> Result<VitalsRecord, PayloadError> {
     let v: VitalsJson = parse(payload)?;
     let nibp = match (v.nibp_sys, v.nibp_dia, v.nibp_map) {
         (Some(systolic_mmhg), Some(diastolic_mmhg), Some(mean_mmhg)) => Some(Nibp {
@@ -160,11 +175,23 @@ pub fn decode_waveform(payload: &[u8]) -> Result<WaveformChunk, PayloadError> {
     })
 }
 
-/// Writes a vitals record as JSON.
+/// Writes a vitals record as JSON, in canonical form ([`canonical::encode_vitals`]; the same
+/// bytes as [`encode_vitals_general`]).
 ///
 /// # Errors
 /// [`EncodeError::BufferFull`].
 pub fn encode_vitals(v: &VitalsRecord, out: &mut [u8]) -> Result<usize, EncodeError> {
+    match canonical::encode_vitals(v, out) {
+        Some(n) => Ok(n),
+        None => encode_vitals_general(v, out),
+    }
+}
+
+/// Writes a vitals record as JSON with `serde-json-core` (a non-finite temperature as `null`).
+///
+/// # Errors
+/// [`EncodeError::BufferFull`].
+pub fn encode_vitals_general(v: &VitalsRecord, out: &mut [u8]) -> Result<usize, EncodeError> {
     let json = VitalsJson {
         hr: v.hr_bpm,
         spo2: v.spo2_pct,
