@@ -94,7 +94,12 @@ fn check_slot(data: &[u8]) {
             Ok(&record)
         );
         if view.meta.encoding == Encoding::Binary || record == Record::Heartbeat {
-            assert_eq!(slot, data, "binary slot does not re-encode byte for byte");
+            // Readers never read the tail (past the payload, before the CRC): a non-zero one
+            // that still passed the CRC carries nothing, so compare with it zeroed.
+            let mut clean = data.to_vec();
+            let f = clean.len();
+            clean[24 + view.payload.len()..f - 8].fill(0);
+            assert_eq!(slot, clean, "binary slot does not re-encode byte for byte");
         }
     }
 }
